@@ -1,0 +1,435 @@
+"""The ``hearth`` command: the library facade from a shell.
+
+``hearth [--data-dir D] [--config F] [--format table|json] GROUP COMMAND ...`` where GROUP is
+``volume``, ``snapshot``, ``type``, ``message``, ``backend`` or ``db``. Errors print one
+readable line on stderr and exit 1; a create that ends in ``error`` prints its user message
+and exits 1 too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import click
+
+from hearth import config, errors
+from hearth.context import RequestContext
+from hearth.db import models, statuses
+from hearth.db.session import Database
+from hearth.service.facade import Hearth
+
+VOLUME_COLUMNS = ("id", "name", "status", "size", "volume_type", "bootable", "host")
+SNAPSHOT_COLUMNS = ("id", "name", "status", "size", "volume_id")
+
+
+class Options:
+    """What the top-level flags chose."""
+
+    def __init__(self, data_dir: str | None, config_file: str | None, fmt: str) -> None:
+        self.data_dir = data_dir
+        self.config_file = config_file
+        self.format = fmt
+        self.context = RequestContext(user_id="admin", project_id="admin", is_admin=True)
+
+    def settings(self) -> config.Settings:
+        return config.load(data_dir=self.data_dir, config_file=self.config_file)
+
+    @contextmanager
+    def hearth(self) -> Iterator[Hearth]:
+        with Hearth.open(settings=self.settings(), context=self.context) as opened:
+            yield opened
+
+
+pass_options = click.make_pass_decorator(Options)
+
+
+@click.group()
+@click.option("--data-dir", envvar="HEARTH_DATA_DIR", help="Data directory [./hearth-data].")
+@click.option("--config", "config_file", envvar="HEARTH_CONFIG", help="TOML settings file.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--project", default=None, help="Act as a member of this project (not admin).")
+@click.option("--user", default="admin", help="User id recorded on what you create.")
+@click.option("-v", "--verbose", is_flag=True, help="Log what Hearth does.")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    data_dir: str | None,
+    config_file: str | None,
+    fmt: str,
+    project: str | None,
+    user: str,
+    verbose: bool,
+) -> None:
+    """Hearth: block-storage volumes on this machine."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    options = Options(data_dir, config_file, fmt)
+    if project is not None:
+        options.context = RequestContext(user_id=user, project_id=project)
+    ctx.obj = options
+
+
+# volumes
+
+
+@cli.group()
+def volume() -> None:
+    """Create, inspect and delete volumes."""
+
+
+@volume.command("create")
+@click.option("--size", help="Size in GiB (default: the source's size).")
+@click.option("--snapshot", "snapshot_id", help="Create from this snapshot.")
+@click.option("--source-volume", "source_volid", help="Clone this volume.")
+@click.option("--image", "image_id", help="Create from this image.")
+@click.option("--name")
+@click.option("--description")
+@click.option("--type", "volume_type", help="Volume type name or id.")
+@click.option("--availability-zone")
+@click.option("--property", "properties", multiple=True, help="Metadata KEY=VALUE (repeatable).")
+@pass_options
+def volume_create(options: Options, /, properties: Sequence[str], **fields: Any) -> None:
+    """Create a volume and wait until it is available (or failed)."""
+    with options.hearth() as hearth:
+        created = hearth.create_volume(metadata=_pairs(properties) or None, **fields)
+        _emit(options, _volume_view(created))
+        if created.status == statuses.VolumeStatus.ERROR:
+            _fail_with_messages(hearth, created.id)
+
+
+@volume.command("list")
+@click.option("--name", help="Only volumes with this name.")
+@pass_options
+def volume_list(options: Options, name: str | None) -> None:
+    """List volumes."""
+    with options.hearth() as hearth:
+        rows = [_volume_view(v) for v in hearth.list_volumes(name=name)]
+    _emit_list(options, rows, VOLUME_COLUMNS)
+
+
+@volume.command("show")
+@click.argument("volume_id")
+@pass_options
+def volume_show(options: Options, volume_id: str) -> None:
+    """Show one volume."""
+    with options.hearth() as hearth:
+        _emit(options, _volume_view(hearth.get_volume(volume_id)))
+
+
+@volume.command("delete")
+@click.argument("volume_ids", nargs=-1, required=True)
+@pass_options
+def volume_delete(options: Options, volume_ids: Sequence[str]) -> None:
+    """Delete volumes (each must have no snapshots and not be creating)."""
+    with options.hearth() as hearth:
+        _each(volume_ids, hearth.delete_volume)
+
+
+@volume.command("extend")
+@click.argument("volume_id")
+@click.argument("new_size")
+@pass_options
+def volume_extend(options: Options, volume_id: str, new_size: str) -> None:
+    """Grow a volume to NEW_SIZE GiB."""
+    with options.hearth() as hearth:
+        _emit(options, _volume_view(hearth.extend_volume(volume_id, new_size)))
+
+
+# snapshots
+
+
+@cli.group()
+def snapshot() -> None:
+    """Create, inspect and delete snapshots."""
+
+
+@snapshot.command("create")
+@click.option("--volume", "volume_id", required=True, help="The volume to snapshot.")
+@click.option("--name")
+@click.option("--description")
+@pass_options
+def snapshot_create(
+    options: Options, volume_id: str, name: str | None, description: str | None
+) -> None:
+    """Snapshot a volume."""
+    with options.hearth() as hearth:
+        created = hearth.create_snapshot(volume_id, name=name, description=description)
+        _emit(options, _snapshot_view(created))
+        if created.status == statuses.SnapshotStatus.ERROR:
+            _fail_with_messages(hearth, created.id)
+
+
+@snapshot.command("list")
+@click.option("--volume", "volume_id", help="Only snapshots of this volume.")
+@pass_options
+def snapshot_list(options: Options, volume_id: str | None) -> None:
+    """List snapshots."""
+    with options.hearth() as hearth:
+        rows = [_snapshot_view(s) for s in hearth.list_snapshots(volume_id=volume_id)]
+    _emit_list(options, rows, SNAPSHOT_COLUMNS)
+
+
+@snapshot.command("show")
+@click.argument("snapshot_id")
+@pass_options
+def snapshot_show(options: Options, snapshot_id: str) -> None:
+    """Show one snapshot."""
+    with options.hearth() as hearth:
+        _emit(options, _snapshot_view(hearth.get_snapshot(snapshot_id)))
+
+
+@snapshot.command("delete")
+@click.argument("snapshot_ids", nargs=-1, required=True)
+@pass_options
+def snapshot_delete(options: Options, snapshot_ids: Sequence[str]) -> None:
+    """Delete snapshots."""
+    with options.hearth() as hearth:
+        _each(snapshot_ids, hearth.delete_snapshot)
+
+
+# volume types, messages, backends, database
+
+
+@cli.group("type")
+def volume_type() -> None:
+    """Manage volume types."""
+
+
+@volume_type.command("create")
+@click.argument("name")
+@click.option("--description")
+@click.option("--property", "properties", multiple=True, help="Extra spec KEY=VALUE.")
+@click.option("--private", is_flag=True, help="Visible to admins only.")
+@pass_options
+def type_create(
+    options: Options,
+    name: str,
+    description: str | None,
+    properties: Sequence[str],
+    private: bool,
+) -> None:
+    """Add a volume type."""
+    with options.hearth() as hearth:
+        created = hearth.create_volume_type(
+            name, description=description, extra_specs=_pairs(properties), is_public=not private
+        )
+        _emit(options, _type_view(created))
+
+
+@volume_type.command("list")
+@pass_options
+def type_list(options: Options) -> None:
+    """List volume types."""
+    with options.hearth() as hearth:
+        rows = [_type_view(t) for t in hearth.list_volume_types()]
+    _emit_list(options, rows, ("id", "name", "is_public", "extra_specs"))
+
+
+@volume_type.command("delete")
+@click.argument("name_or_id")
+@pass_options
+def type_delete(options: Options, name_or_id: str) -> None:
+    """Remove a volume type that no volume uses."""
+    with options.hearth() as hearth:
+        hearth.delete_volume_type(name_or_id)
+
+
+@cli.group()
+def message() -> None:
+    """Read user messages (why something failed)."""
+
+
+@message.command("list")
+@click.option("--resource", "resource_id", help="Only messages about this volume/snapshot.")
+@pass_options
+def message_list(options: Options, resource_id: str | None) -> None:
+    """List user messages."""
+    with options.hearth() as hearth:
+        rows = [_message_view(m) for m in hearth.list_messages(resource_id=resource_id)]
+    _emit_list(options, rows, ("id", "resource_uuid", "detail_code", "message", "created_at"))
+
+
+@cli.group()
+def backend() -> None:
+    """Inspect storage backends."""
+
+
+@backend.command("list")
+@pass_options
+def backend_list(options: Options) -> None:
+    """Each backend's capacity as last reported."""
+    with options.hearth() as hearth:
+        rows = [_backend_view(b) for b in hearth.list_backends()]
+    columns = ("name", "driver", "clone_mode", "total_gb", "free_gb", "provisioned_gb")
+    _emit_list(options, rows, columns)
+
+
+@cli.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@pass_options
+def db_upgrade(options: Options) -> None:
+    """Create or migrate the database schema to the newest version."""
+    settings = options.settings()
+    database = Database(settings.database_url)
+    try:
+        database.upgrade()
+    finally:
+        database.dispose()
+    click.echo(f"database at {database.url.render_as_string(hide_password=True)} is current")
+
+
+# views and output
+
+
+def _volume_view(volume: models.Volume) -> dict[str, Any]:
+    return {
+        "id": volume.id,
+        "name": volume.name,
+        "description": volume.description,
+        "status": volume.status,
+        "size": volume.size,
+        "volume_type": volume.volume_type.name if volume.volume_type else None,
+        "availability_zone": volume.availability_zone,
+        "bootable": volume.bootable,
+        "snapshot_id": volume.snapshot_id,
+        "source_volid": volume.source_volid,
+        "host": volume.host,
+        "metadata": volume.volume_metadata,
+        "created_at": volume.created_at,
+        "launched_at": volume.launched_at,
+        "reschedule_count": volume.reschedule_count,
+    }
+
+
+def _snapshot_view(snap: models.Snapshot) -> dict[str, Any]:
+    return {
+        "id": snap.id,
+        "name": snap.name,
+        "description": snap.description,
+        "status": snap.status,
+        "size": snap.volume_size,
+        "volume_id": snap.volume_id,
+        "created_at": snap.created_at,
+    }
+
+
+def _type_view(vtype: models.VolumeType) -> dict[str, Any]:
+    return {
+        "id": vtype.id,
+        "name": vtype.name,
+        "description": vtype.description,
+        "is_public": vtype.is_public,
+        "extra_specs": vtype.extra_specs,
+    }
+
+
+def _message_view(msg: models.UserMessage) -> dict[str, Any]:
+    return {
+        "id": msg.id,
+        "resource_type": msg.resource_type,
+        "resource_uuid": msg.resource_uuid,
+        "action": msg.action,
+        "detail_code": msg.detail_code,
+        "message": msg.message,
+        "request_id": msg.request_id,
+        "created_at": msg.created_at,
+    }
+
+
+def _backend_view(row: models.Backend) -> dict[str, Any]:
+    gib = float(1 << 30)
+    return {
+        "name": row.name,
+        "driver": row.driver,
+        "availability_zone": row.availability_zone,
+        "clone_mode": row.clone_mode,
+        "total_gb": round(row.total_bytes / gib, 2),
+        "free_gb": round(row.free_bytes / gib, 2),
+        "provisioned_gb": round(row.provisioned_bytes / gib, 2),
+        "allocated_gb": round(row.allocated_bytes / gib, 2),
+        "reported_at": row.reported_at,
+    }
+
+
+def _emit(options: Options, view: dict[str, Any]) -> None:
+    if options.format == "json":
+        click.echo(json.dumps(view, default=_json_default, indent=2))
+        return
+    width = max(len(key) for key in view)
+    for key, value in view.items():
+        click.echo(f"{key.ljust(width)}  {_cell(value)}")
+
+
+def _emit_list(options: Options, rows: list[dict[str, Any]], columns: Sequence[str]) -> None:
+    if options.format == "json":
+        click.echo(json.dumps(rows, default=_json_default, indent=2))
+        return
+    table = [list(columns)] + [[_cell(row.get(c)) for c in columns] for row in rows]
+    widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
+    for index, line in enumerate(table):
+        click.echo("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+        if index == 0:
+            click.echo("  ".join("-" * w for w in widths))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
+    return str(value)
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def _pairs(items: Sequence[str]) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE", param_hint="--property")
+        pairs[key] = value
+    return pairs
+
+
+def _each(ids: Sequence[str], action: Callable[[str], None]) -> None:
+    failed = False
+    for resource_id in ids:
+        try:
+            action(resource_id)
+        except errors.HearthError as exc:
+            click.echo(f"Error: {exc.user_message}", err=True)
+            failed = True
+    if failed:
+        sys.exit(1)
+
+
+def _fail_with_messages(hearth: Hearth, resource_id: str) -> None:
+    for msg in hearth.list_messages(resource_id=resource_id)[-1:]:
+        click.echo(f"Error: {msg.message}", err=True)
+    sys.exit(1)
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning Hearth's errors into one line and exit code 1."""
+    try:
+        cli(standalone_mode=True)
+    except errors.HearthError as exc:
+        click.echo(f"Error: {exc.user_message}", err=True)
+        sys.exit(1)

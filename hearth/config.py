@@ -1,0 +1,154 @@
+"""Settings: one loader, typed and validated at start-up, unknown keys rejected.
+
+Override order, highest first: explicit arguments (CLI flags) > environment
+(``HEARTH_DATA_DIR``, ``HEARTH_CONFIG``, ``HEARTH_DATABASE_URL``) > the TOML config file
+(``--config``, else ``<data_dir>/hearth.toml`` when present) > defaults. For a volume's
+behaviour the order is: request > volume type > backend section > default.
+
+This is the only module that reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from hearth import errors
+
+DEFAULT_DATA_DIR = Path("hearth-data")
+CONFIG_FILE_NAME = "hearth.toml"
+
+BackendName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    """Where the database lives."""
+
+    url: str | None = None
+    """SQLAlchemy URL. Default: a SQLite file ``<data_dir>/hearth.db`` in WAL mode.
+    PostgreSQL: ``postgresql+psycopg://user@host/dbname``."""
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "FULL"
+    """SQLite's ``synchronous`` pragma. FULL (default) fsyncs each commit, so a status
+    change survives power loss; NORMAL is faster and only survives a process crash."""
+
+
+class FileBackendSettings(_Section):
+    """A backend that stores each volume as a raw sparse file in one directory."""
+
+    driver: Literal["file"] = "file"
+    directory: Path | None = None
+    """Where the volume files live. Default: ``<data_dir>/backends/<name>``."""
+    availability_zone: str = "nova"
+    clone_mode: Literal["auto", "reflink", "copy"] = "auto"
+    """auto: reflink where the file system supports it, else sparse copy. reflink: refuse to
+    start on a file system without reflink. copy: always sparse copy."""
+
+
+class LockSettings(_Section):
+    """Where locks on volumes and snapshots are held (a tooz backend URL)."""
+
+    url: str | None = None
+    """Default: file locks under ``<data_dir>/locks``. For several hosts: ``redis://...``."""
+
+
+class NotificationSettings(_Section):
+    """Where notifications from the outbox are delivered."""
+
+    drivers: tuple[Literal["log", "memory"], ...] = ("log",)
+    """log: one log line per notification. memory: kept in the process (tests, embedding)."""
+
+
+class LimitSettings(_Section):
+    """Bounds on requests."""
+
+    max_volume_size_gb: int = Field(default=16384, ge=1)
+    """The largest volume a single request may ask for, in GiB."""
+
+
+def _default_backends() -> dict[str, FileBackendSettings]:
+    return {"local": FileBackendSettings()}
+
+
+class Settings(_Section):
+    """All of Hearth's settings."""
+
+    data_dir: Path = DEFAULT_DATA_DIR
+    database: DatabaseSettings = DatabaseSettings()
+    backends: dict[BackendName, FileBackendSettings] = Field(
+        default_factory=_default_backends, min_length=1
+    )
+    locks: LockSettings = LockSettings()
+    notifications: NotificationSettings = NotificationSettings()
+    limits: LimitSettings = LimitSettings()
+
+    @property
+    def database_url(self) -> str:
+        """The database URL with its default filled in."""
+        return self.database.url or f"sqlite:///{self.data_dir / 'hearth.db'}"
+
+    @property
+    def lock_url(self) -> str:
+        """The tooz URL with its default filled in."""
+        return self.locks.url or f"file://{self.data_dir / 'locks'}"
+
+    def backend_directory(self, name: str) -> Path:
+        """The directory of a file backend, with its default filled in."""
+        directory = self.backends[name].directory
+        return directory if directory is not None else self.data_dir / "backends" / name
+
+
+def load(
+    *,
+    data_dir: Path | str | None = None,
+    config_file: Path | str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build validated settings from arguments, environment, config file and defaults.
+
+    Raises :class:`errors.ConfigError` naming the offending key.
+    """
+    env = os.environ if environ is None else environ
+    chosen_dir = Path(data_dir or env.get("HEARTH_DATA_DIR") or DEFAULT_DATA_DIR)
+    file_values = _read_config_file(config_file or env.get("HEARTH_CONFIG"), chosen_dir)
+    values: dict[str, Any] = {**file_values, **(overrides or {})}
+    if data_dir is not None or "data_dir" not in values:
+        values["data_dir"] = chosen_dir
+    if env.get("HEARTH_DATABASE_URL"):
+        values["database"] = {**values.get("database", {}), "url": env["HEARTH_DATABASE_URL"]}
+    try:
+        settings = Settings.model_validate(values)
+    except pydantic.ValidationError as exc:
+        raise errors.ConfigError(reason=_describe(exc)) from exc
+    return settings.model_copy(update={"data_dir": settings.data_dir.absolute()})
+
+
+def _read_config_file(path: Path | str | None, data_dir: Path) -> dict[str, Any]:
+    candidate = Path(path) if path else data_dir / CONFIG_FILE_NAME
+    if not candidate.exists():
+        if path:
+            raise errors.ConfigError(reason=f"config file {candidate} does not exist")
+        return {}
+    try:
+        return tomllib.loads(candidate.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise errors.ConfigError(reason=f"cannot read {candidate}: {exc}") from exc
+
+
+def _describe(exc: pydantic.ValidationError) -> str:
+    problems = []
+    for item in exc.errors():
+        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        reason = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
+        problems.append(f"{key}: {reason}")
+    return "; ".join(problems)

@@ -1,0 +1,188 @@
+"""Tables of Hearth's database (SQLAlchemy 2 declarative models).
+
+Everything above ``hearth.db`` reaches these rows through the repository modules
+(``volumes``, ``snapshots``, ...). Sessions use ``expire_on_commit=False``, so a row read in
+one transaction stays readable as a plain value after it; writes always go through a
+repository call by id, never by mutating a detached row.
+
+Every schema change here comes with an Alembic revision in ``migrations/versions``; a test
+checks that the two agree.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """A new resource id (UUID4 text, as OpenStack uses)."""
+    return str(uuid.uuid4())
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC, on every database (SQLite keeps no zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use models.utcnow()")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with Hearth's column types."""
+
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Volume(Base):
+    """A volume: its request, its placement and its life-cycle status."""
+
+    __tablename__ = "volumes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    """Size in GiB."""
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    host: Mapped[str | None] = mapped_column(String(255), index=True)
+    """Name of the backend that holds (or is creating) the volume."""
+    availability_zone: Mapped[str] = mapped_column(String(255))
+    volume_type_id: Mapped[str | None] = mapped_column(ForeignKey("volume_types.id"))
+    volume_type: Mapped[VolumeType | None] = relationship(lazy="joined")
+    bootable: Mapped[bool] = mapped_column(Boolean, default=False)
+    snapshot_id: Mapped[str | None] = mapped_column(String(36))
+    source_volid: Mapped[str | None] = mapped_column(String(36))
+    image_id: Mapped[str | None] = mapped_column(String(36))
+    backup_id: Mapped[str | None] = mapped_column(String(36))
+    provider_location: Mapped[str | None] = mapped_column(String(255))
+    volume_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
+    scheduled_at: Mapped[datetime | None]
+    launched_at: Mapped[datetime | None]
+    reschedule_count: Mapped[int] = mapped_column(Integer, default=0)
+    """How many times a create of this volume was sent back to the scheduler."""
+    last_reschedule_cause: Mapped[str | None] = mapped_column(Text)
+
+
+class Snapshot(Base):
+    """A point-in-time copy of a volume, held on the volume's backend."""
+
+    __tablename__ = "snapshots"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    volume_id: Mapped[str] = mapped_column(ForeignKey("volumes.id"), index=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    volume_size: Mapped[int] = mapped_column(Integer)
+    """Size of the volume when the snapshot was taken, in GiB."""
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    provider_location: Mapped[str | None] = mapped_column(String(255))
+    snapshot_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
+
+
+class VolumeType(Base):
+    """A named class of volumes; its extra specs steer scheduling and drivers."""
+
+    __tablename__ = "volume_types"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str | None] = mapped_column(String(255))
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    extra_specs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
+
+
+class UserMessage(Base):
+    """A failure explained to the user who caused it (OpenStack's "user messages")."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    request_id: Mapped[str | None] = mapped_column(String(255))
+    resource_type: Mapped[str] = mapped_column(String(32))
+    resource_uuid: Mapped[str | None] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    detail_code: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(16), default="ERROR")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+
+
+class OutboxEntry(Base):
+    """A notification waiting to be delivered, written with the change it reports."""
+
+    __tablename__ = "notification_outbox"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    """Delivery order."""
+    message_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    event_type: Mapped[str] = mapped_column(String(255))
+    priority: Mapped[str] = mapped_column(String(16))
+    publisher_id: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Backend(Base):
+    """A storage backend as its manager last reported it."""
+
+    __tablename__ = "backends"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    driver: Mapped[str] = mapped_column(String(64))
+    availability_zone: Mapped[str] = mapped_column(String(255))
+    clone_mode: Mapped[str] = mapped_column(String(32))
+    capabilities: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    total_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    free_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    provisioned_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Sum of the sizes of the volumes and snapshots the backend holds."""
+    allocated_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Bytes really allocated on the backend's storage for them."""
+    reported_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

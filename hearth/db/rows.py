@@ -1,0 +1,77 @@
+"""Row operations shared by the repository modules (one implementation, many tables)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any, Protocol, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session
+
+from hearth.db import models
+
+
+class _ProjectRow(Protocol):
+    id: Mapped[str]
+    project_id: Mapped[str]
+
+
+class _StatusRow(_ProjectRow, Protocol):
+    status: Mapped[str]
+    updated_at: Mapped[Any]
+
+
+RowT = TypeVar("RowT", bound=models.Base)
+
+
+def insert(session: Session, model: type[RowT], fields: dict[str, Any]) -> RowT:
+    """Insert a row and flush it, so defaults (ids, timestamps) are filled in."""
+    row = model(**fields)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def find_in_project(
+    session: Session, model: type[RowT], row_id: str, project_id: str | None
+) -> RowT | None:
+    """The row with that id, or None; with ``project_id``, only that project's row."""
+    row = session.get(model, row_id)
+    if row is None or (project_id is not None and getattr(row, "project_id", None) != project_id):
+        return None
+    return row
+
+
+def assign(session: Session, row: RowT, fields: dict[str, Any]) -> RowT:
+    """Set attributes of a row read in this session, and flush."""
+    for key, value in fields.items():
+        setattr(row, key, value)
+    session.flush()
+    return row
+
+
+def compare_and_set_status(
+    session: Session,
+    model: type[Any],
+    row_id: str,
+    status: str,
+    expected: Collection[str] | None,
+    fields: dict[str, Any],
+) -> bool:
+    """One UPDATE that changes the status only if the current one is ``expected``.
+
+    Returns False, changing nothing, when the row is gone or in another status. Safe against
+    a concurrent writer on every database (the WHERE clause is the check).
+    """
+    query = sa.update(model).where(model.id == row_id)
+    if expected is not None:
+        query = query.where(model.status.in_(list(expected)))
+    values = {"status": status, "updated_at": models.utcnow(), **fields}
+    result = session.execute(query.values(**values).execution_options(synchronize_session=False))
+    session.expire_all()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def delete(session: Session, model: type[Any], row_id: str) -> None:
+    """Remove a row by id (a no-op when it is already gone)."""
+    session.execute(sa.delete(model).where(model.id == row_id))

@@ -1,0 +1,78 @@
+"""Snapshot rows."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from hearth import errors
+from hearth.db import models, rows
+
+Snapshot = models.Snapshot
+
+
+def create(session: Session, **fields: Any) -> Snapshot:
+    """Insert a snapshot row and return it."""
+    return rows.insert(session, Snapshot, fields)
+
+
+def find(session: Session, snapshot_id: str, *, project_id: str | None = None) -> Snapshot | None:
+    """The snapshot, or None. With ``project_id``, only a snapshot of that project."""
+    return rows.find_in_project(session, Snapshot, snapshot_id, project_id)
+
+
+def get(session: Session, snapshot_id: str, *, project_id: str | None = None) -> Snapshot:
+    """The snapshot; raises SnapshotNotFound (also for another project's snapshot)."""
+    snapshot = find(session, snapshot_id, project_id=project_id)
+    if snapshot is None:
+        raise errors.SnapshotNotFound(snapshot_id=snapshot_id)
+    return snapshot
+
+
+def find_all(
+    session: Session,
+    *,
+    project_id: str | None = None,
+    volume_id: str | None = None,
+    statuses: Collection[str] | None = None,
+) -> Sequence[Snapshot]:
+    """Snapshots matching every given filter, oldest first."""
+    query = sa.select(Snapshot).order_by(Snapshot.created_at, Snapshot.id)
+    if project_id is not None:
+        query = query.where(Snapshot.project_id == project_id)
+    if volume_id is not None:
+        query = query.where(Snapshot.volume_id == volume_id)
+    if statuses is not None:
+        query = query.where(Snapshot.status.in_(list(statuses)))
+    return session.scalars(query).all()
+
+
+def count_for_volume(session: Session, volume_id: str) -> int:
+    """How many snapshots a volume has, whatever their status."""
+    query = sa.select(sa.func.count()).select_from(Snapshot).where(Snapshot.volume_id == volume_id)
+    return int(session.scalar(query) or 0)
+
+
+def update(session: Session, snapshot_id: str, **fields: Any) -> Snapshot:
+    """Change fields of a snapshot; raises SnapshotNotFound when the row is gone."""
+    return rows.assign(session, get(session, snapshot_id), fields)
+
+
+def set_status(
+    session: Session,
+    snapshot_id: str,
+    status: str,
+    *,
+    expected: Collection[str] | None = None,
+    **fields: Any,
+) -> bool:
+    """Compare-and-set the status; False (nothing changed) when gone or not ``expected``."""
+    return rows.compare_and_set_status(session, Snapshot, snapshot_id, status, expected, fields)
+
+
+def delete(session: Session, snapshot_id: str) -> None:
+    """Remove the row (a no-op when it is already gone)."""
+    rows.delete(session, Snapshot, snapshot_id)

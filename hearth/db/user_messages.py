@@ -1,0 +1,44 @@
+"""User message rows: failures explained to the project that caused them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from hearth import errors
+from hearth.db import models, rows
+
+UserMessage = models.UserMessage
+
+
+def create(session: Session, **fields: Any) -> UserMessage:
+    """Insert a message row."""
+    return rows.insert(session, UserMessage, fields)
+
+
+def get(session: Session, message_id: str, *, project_id: str | None = None) -> UserMessage:
+    """The message; raises MessageNotFound (also for another project's message)."""
+    message = rows.find_in_project(session, UserMessage, message_id, project_id)
+    if message is None:
+        raise errors.MessageNotFound(message_id=message_id)
+    return message
+
+
+def find_all(
+    session: Session, *, project_id: str | None = None, resource_uuid: str | None = None
+) -> Sequence[UserMessage]:
+    """Messages matching every given filter, oldest first."""
+    query = sa.select(UserMessage).order_by(UserMessage.created_at, UserMessage.id)
+    if project_id is not None:
+        query = query.where(UserMessage.project_id == project_id)
+    if resource_uuid is not None:
+        query = query.where(UserMessage.resource_uuid == resource_uuid)
+    return session.scalars(query).all()
+
+
+def delete(session: Session, message_id: str) -> None:
+    """Remove a message (a no-op when it is already gone)."""
+    rows.delete(session, UserMessage, message_id)

@@ -1,0 +1,87 @@
+"""Volume rows: the repository every layer uses to read and change volumes."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from hearth import errors
+from hearth.db import models, rows
+
+Volume = models.Volume
+
+
+def create(session: Session, **fields: Any) -> Volume:
+    """Insert a volume row and return it (its id is filled in)."""
+    return rows.insert(session, Volume, fields)
+
+
+def find(session: Session, volume_id: str, *, project_id: str | None = None) -> Volume | None:
+    """The volume, or None. With ``project_id``, only a volume of that project."""
+    return rows.find_in_project(session, Volume, volume_id, project_id)
+
+
+def get(session: Session, volume_id: str, *, project_id: str | None = None) -> Volume:
+    """The volume; raises VolumeNotFound (also for another project's volume)."""
+    volume = find(session, volume_id, project_id=project_id)
+    if volume is None:
+        raise errors.VolumeNotFound(volume_id=volume_id)
+    return volume
+
+
+def get_for_update(session: Session, volume_id: str, *, project_id: str | None = None) -> Volume:
+    """The volume, row-locked until the transaction ends (serializes status changes)."""
+    query = sa.select(Volume).where(Volume.id == volume_id).with_for_update()
+    volume = session.scalars(query).one_or_none()
+    if volume is None or (project_id is not None and volume.project_id != project_id):
+        raise errors.VolumeNotFound(volume_id=volume_id)
+    return volume
+
+
+def find_all(
+    session: Session,
+    *,
+    project_id: str | None = None,
+    host: str | None = None,
+    statuses: Collection[str] | None = None,
+    name: str | None = None,
+    limit: int | None = None,
+) -> Sequence[Volume]:
+    """Volumes matching every given filter, oldest first."""
+    query = sa.select(Volume).order_by(Volume.created_at, Volume.id)
+    if project_id is not None:
+        query = query.where(Volume.project_id == project_id)
+    if host is not None:
+        query = query.where(Volume.host == host)
+    if statuses is not None:
+        query = query.where(Volume.status.in_(list(statuses)))
+    if name is not None:
+        query = query.where(Volume.name == name)
+    if limit is not None:
+        query = query.limit(limit)
+    return session.scalars(query).all()
+
+
+def update(session: Session, volume_id: str, **fields: Any) -> Volume:
+    """Change fields of a volume; raises VolumeNotFound when the row is gone."""
+    return rows.assign(session, get(session, volume_id), fields)
+
+
+def set_status(
+    session: Session,
+    volume_id: str,
+    status: str,
+    *,
+    expected: Collection[str] | None = None,
+    **fields: Any,
+) -> bool:
+    """Compare-and-set the status (and other fields); False when gone or not ``expected``."""
+    return rows.compare_and_set_status(session, Volume, volume_id, status, expected, fields)
+
+
+def delete(session: Session, volume_id: str) -> None:
+    """Remove the row (a no-op when it is already gone)."""
+    rows.delete(session, Volume, volume_id)

@@ -1,0 +1,220 @@
+"""Hearth's error tree. Every layer raises these; the API and CLI render them in one place.
+
+Each class carries what the rest of Hearth needs to act on a failure:
+
+- ``status``: the HTTP status the API answers with;
+- ``code``: a stable, machine-readable code (also the detail code of user messages);
+- ``message``: a template formatted with the keyword arguments given at raise time. It is
+  shown to users, so it never holds a host path or a traceback;
+- ``reschedulable``: whether a create that failed this way may be tried again on another
+  backend (STYLE 14: the class decides, not a list inside a task).
+
+::
+
+    HearthError                      500  internal_error
+    ├── Invalid                      400
+    │   ├── InvalidInput                  a request field is wrong (names the field)
+    │   ├── InvalidReference              a field refers to something that does not exist
+    │   ├── SourceNotAvailable            a snapshot/volume to copy is not 'available'
+    │   └── SourceNotSupported            a source kind this build cannot create from yet
+    ├── NotFound                     404
+    │   ├── VolumeNotFound
+    │   ├── SnapshotNotFound
+    │   ├── VolumeTypeNotFound
+    │   ├── MessageNotFound
+    │   └── BackendNotFound
+    ├── Conflict                     409
+    │   ├── InvalidStatus                 the resource is not in a status that allows this
+    │   ├── VolumeHasSnapshots
+    │   └── DuplicateName
+    ├── ConfigError                  500  settings rejected at start-up
+    ├── DatabaseUnavailable          503  the database cannot be reached or is locked
+    └── BackendError                 500  the backend failed; another backend may succeed
+        ├── BackendFull                   no space left on the backend
+        └── BackendSourceMissing          the backend lacks the data a source row promises
+
+Foreign exceptions (OSError, subprocess, SQLAlchemy) are translated into these at the
+boundary that meets them, with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class HearthError(Exception):
+    """Base of every error Hearth raises on purpose."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    message: ClassVar[str] = "An internal error occurred."
+    reschedulable: ClassVar[bool] = False
+
+    def __init__(self, detail: str | None = None, **fields: Any) -> None:
+        self.fields = fields
+        self.detail = detail
+        try:
+            text = self.message.format(**fields)
+        except (KeyError, IndexError):  # a template field was not given: say so, do not crash
+            text = f"{self.message} ({fields})"
+        self.user_message = text
+        super().__init__(text if detail is None else f"{text} [{detail}]")
+
+
+class Invalid(HearthError):
+    """The request cannot be carried out as given; nothing was changed."""
+
+    status = 400
+    code = "invalid"
+    message = "The request is invalid: {reason}"
+
+
+class InvalidInput(Invalid):
+    """A field of a request has a wrong type or value."""
+
+    code = "invalid_input"
+    message = "Invalid value for '{field}': {reason}"
+
+
+class InvalidReference(Invalid):
+    """A request field names a resource that does not exist (for this project)."""
+
+    code = "invalid_reference"
+    message = "Invalid value for '{field}': {kind} {value} does not exist."
+
+
+class SourceNotAvailable(Invalid):
+    """A snapshot or volume to create from exists but is not 'available'."""
+
+    code = "source_not_available"
+    message = "{kind} {source_id} is not available (its status is '{status}')."
+
+
+class SourceNotSupported(Invalid):
+    """A create asks for a source kind that this build cannot create from yet."""
+
+    code = "source_not_supported"
+    message = "Creating a volume from {source} is not supported yet."
+
+
+class NotFound(HearthError):
+    """The addressed resource does not exist (or belongs to another project)."""
+
+    status = 404
+    code = "not_found"
+    message = "{kind} {resource_id} could not be found."
+
+
+class VolumeNotFound(NotFound):
+    """No row exists for the requested volume id."""
+
+    code = "volume_not_found"
+    message = "Volume {volume_id} could not be found."
+
+
+class SnapshotNotFound(NotFound):
+    """No row exists for the requested snapshot id."""
+
+    code = "snapshot_not_found"
+    message = "Snapshot {snapshot_id} could not be found."
+
+
+class VolumeTypeNotFound(NotFound):
+    """No volume type has the requested name or id."""
+
+    code = "volume_type_not_found"
+    message = "Volume type {volume_type} could not be found."
+
+
+class MessageNotFound(NotFound):
+    """No user message has the requested id."""
+
+    code = "message_not_found"
+    message = "Message {message_id} could not be found."
+
+
+class BackendNotFound(NotFound):
+    """No backend of that name is configured."""
+
+    code = "backend_not_found"
+    message = "Backend {backend} is not configured."
+
+
+class Conflict(HearthError):
+    """The request conflicts with the current state of a resource."""
+
+    status = 409
+    code = "conflict"
+    message = "{reason}"
+
+
+class InvalidStatus(Conflict):
+    """The resource's status does not allow the requested action."""
+
+    code = "invalid_status"
+    message = "Cannot {action} {kind} {resource_id}: its status is '{status}'."
+
+
+class VolumeHasSnapshots(Conflict):
+    """A volume with snapshots cannot be deleted."""
+
+    code = "volume_has_snapshots"
+    message = "Cannot delete volume {volume_id}: it still has {count} snapshot(s)."
+
+
+class DuplicateName(Conflict):
+    """A unique name is already taken."""
+
+    code = "duplicate_name"
+    message = "{kind} named '{name}' already exists."
+
+
+class ConfigError(HearthError):
+    """Settings were rejected at start-up."""
+
+    code = "config_error"
+    message = "Invalid configuration: {reason}"
+
+
+class DatabaseUnavailable(HearthError):
+    """The database could not be reached, or stayed locked past the busy timeout."""
+
+    status = 503
+    code = "database_unavailable"
+    message = "The database is unavailable; try again later."
+
+
+class BackendError(HearthError):
+    """The backend failed to carry out an operation. Another backend may succeed."""
+
+    code = "backend_error"
+    message = "The storage backend failed to {action}."
+    reschedulable = True
+
+
+class BackendFull(BackendError):
+    """The backend has no space left for the operation."""
+
+    code = "backend_full"
+    message = "The storage backend has no space left to {action}."
+
+
+class BackendSourceMissing(BackendError):
+    """The backend does not hold the data that a source row says it holds."""
+
+    code = "backend_source_missing"
+    message = "The storage backend no longer holds the data of {kind} {source_id}."
+    # The source lives only on this backend: no other backend can copy it.
+    reschedulable = False
+
+
+def user_message_of(exc: BaseException) -> str:
+    """The text a user may see for any exception: never a path, never a traceback."""
+    if isinstance(exc, HearthError):
+        return exc.user_message
+    return HearthError.message
+
+
+def code_of(exc: BaseException) -> str:
+    """The stable code of any exception (foreign ones are internal errors)."""
+    return exc.code if isinstance(exc, HearthError) else HearthError.code

@@ -1,0 +1,1 @@
+"""The service layer: the request checks, the library facade and the composition root."""

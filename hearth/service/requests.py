@@ -1,0 +1,294 @@
+"""The request layer: checks a request and writes the rows that start it (Cinder's volume API).
+
+Every check runs before anything is written, inside the transaction that then writes, so
+a bad request gets an error that names the problem and changes nothing. Status changes that
+start an action (``deleting``, ``extending``) are compare-and-set on a row-locked volume, so
+two requests cannot both start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hearth import errors
+from hearth.context import RequestContext
+from hearth.db import models, snapshots, statuses, volume_types, volumes
+
+MAX_NAME_LENGTH = 255
+SOURCE_FIELDS = ("snapshot_id", "source_volid", "image_id", "backup_id")
+
+
+@dataclass(frozen=True)
+class VolumeRequest:
+    """A create-volume request as a user gave it (values not yet checked)."""
+
+    size: Any = None
+    name: Any = None
+    description: Any = None
+    volume_type: Any = None
+    availability_zone: Any = None
+    snapshot_id: Any = None
+    source_volid: Any = None
+    image_id: Any = None
+    backup_id: Any = None
+    metadata: Any = field(default=None)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where volumes may go: each backend's availability zone."""
+
+    zones: Mapping[str, str]
+    """Backend name -> availability zone."""
+    max_volume_size_gb: int
+
+    def backend_in(self, zone: str | None) -> str:
+        """A backend of ``zone`` (the first configured one if no zone is asked for)."""
+        for backend, backend_zone in self.zones.items():
+            if zone is None or backend_zone == zone:
+                return backend
+        raise errors.InvalidInput(
+            field="availability_zone",
+            reason=f"{zone!r} is not one of {sorted(set(self.zones.values()))}",
+        )
+
+
+def new_volume(
+    session: Session, context: RequestContext, request: VolumeRequest, placement: Placement
+) -> models.Volume:
+    """Check a create request and insert its row (``creating``, placed on a backend)."""
+    source_field = _single_source(request)
+    if source_field in ("image_id", "backup_id"):
+        kind = "an image" if source_field == "image_id" else "a backup"
+        raise errors.SourceNotSupported(source=kind)
+    scope = None if context.is_admin else context.project_id
+    source: models.Volume | models.Snapshot | None = None
+    source_size: int | None = None
+    source_volume: models.Volume | None = None
+    if request.snapshot_id is not None:
+        snapshot = _snapshot_source(session, request.snapshot_id, scope)
+        source, source_size = snapshot, snapshot.volume_size
+        source_volume = volumes.get(session, snapshot.volume_id)
+    elif request.source_volid is not None:
+        source_volume = _volume_source(session, request.source_volid, scope)
+        source, source_size = source_volume, source_volume.size
+    size = _size(request.size, source_size, placement.max_volume_size_gb, source)
+    volume_type = _volume_type(session, request.volume_type)
+    zone = _optional_text("availability_zone", request.availability_zone)
+    if source_volume is not None:
+        if zone is not None and zone != source_volume.availability_zone:
+            raise errors.InvalidInput(
+                field="availability_zone",
+                reason=f"must be the source's zone {source_volume.availability_zone!r}",
+            )
+        host, zone = source_volume.host, source_volume.availability_zone
+    else:
+        host = placement.backend_in(zone)
+        zone = placement.zones[host]
+    return volumes.create(
+        session,
+        name=_optional_text("name", request.name),
+        description=_optional_text("description", request.description),
+        project_id=context.project_id,
+        user_id=context.user_id,
+        size=size,
+        status=statuses.VolumeStatus.CREATING,
+        host=host,
+        availability_zone=zone,
+        volume_type_id=volume_type.id,
+        snapshot_id=request.snapshot_id,
+        source_volid=request.source_volid,
+        volume_metadata=_metadata(request.metadata),
+        scheduled_at=models.utcnow(),
+    )
+
+
+def begin_volume_delete(session: Session, context: RequestContext, volume_id: str) -> str | None:
+    """Move a volume to ``deleting`` and return the backend that must delete its data; or,
+    for a volume never placed on a backend, delete its row and return None."""
+    volume = volumes.get_for_update(session, volume_id, project_id=_scope(context))
+    if volume.status not in statuses.VOLUME_DELETABLE:
+        raise errors.InvalidStatus(
+            action="delete", kind="volume", resource_id=volume_id, status=volume.status
+        )
+    count = snapshots.count_for_volume(session, volume_id)
+    if count:
+        raise errors.VolumeHasSnapshots(volume_id=volume_id, count=count)
+    if volume.host is None:
+        volumes.delete(session, volume_id)
+        return None
+    volumes.set_status(session, volume_id, statuses.VolumeStatus.DELETING)
+    return volume.host
+
+
+def begin_volume_extend(
+    session: Session, context: RequestContext, volume_id: str, new_size: Any, max_size: int
+) -> models.Volume:
+    """Check an extend request and move the volume to ``extending``."""
+    volume = volumes.get_for_update(session, volume_id, project_id=_scope(context))
+    size = _integer("new_size", new_size)
+    if size <= volume.size or size > max_size:
+        raise errors.InvalidInput(
+            field="new_size",
+            reason=f"must be greater than the current {volume.size} GiB and at most "
+            f"{max_size} GiB, got {size}",
+        )
+    if volume.status != statuses.VolumeStatus.AVAILABLE:
+        raise errors.InvalidStatus(
+            action="extend", kind="volume", resource_id=volume_id, status=volume.status
+        )
+    volumes.set_status(session, volume_id, statuses.VolumeStatus.EXTENDING)
+    return volume
+
+
+def new_snapshot(
+    session: Session,
+    context: RequestContext,
+    volume_id: Any,
+    name: Any = None,
+    description: Any = None,
+) -> models.Snapshot:
+    """Check a create-snapshot request and insert its row (``creating``)."""
+    if not isinstance(volume_id, str) or not volume_id:
+        raise errors.InvalidInput(field="volume_id", reason="a volume id is required")
+    volume = volumes.find(session, volume_id, project_id=_scope(context))
+    if volume is None:
+        raise errors.InvalidReference(field="volume_id", kind="Volume", value=volume_id)
+    volume = volumes.get_for_update(session, volume_id)
+    if volume.status != statuses.VolumeStatus.AVAILABLE:
+        raise errors.InvalidStatus(
+            action="snapshot", kind="volume", resource_id=volume_id, status=volume.status
+        )
+    return snapshots.create(
+        session,
+        volume_id=volume_id,
+        name=_optional_text("name", name),
+        description=_optional_text("description", description),
+        project_id=context.project_id,
+        user_id=context.user_id,
+        volume_size=volume.size,
+        status=statuses.SnapshotStatus.CREATING,
+    )
+
+
+def begin_snapshot_delete(
+    session: Session, context: RequestContext, snapshot_id: str
+) -> models.Snapshot:
+    """Move a snapshot to ``deleting``."""
+    snapshot = snapshots.get(session, snapshot_id, project_id=_scope(context))
+    if not snapshots.set_status(
+        session,
+        snapshot_id,
+        statuses.SnapshotStatus.DELETING,
+        expected=statuses.SNAPSHOT_DELETABLE,
+    ):
+        raise errors.InvalidStatus(
+            action="delete", kind="snapshot", resource_id=snapshot_id, status=snapshot.status
+        )
+    return snapshot
+
+
+def _scope(context: RequestContext) -> str | None:
+    return None if context.is_admin else context.project_id
+
+
+def _single_source(request: VolumeRequest) -> str | None:
+    given = [name for name in SOURCE_FIELDS if getattr(request, name) is not None]
+    for name in given:
+        if not isinstance(getattr(request, name), str) or not getattr(request, name):
+            raise errors.InvalidInput(field=name, reason="must be a non-empty id string")
+    if len(given) > 1:
+        raise errors.InvalidInput(
+            field=given[1], reason=f"give only one source; {' and '.join(given)} were given"
+        )
+    return given[0] if given else None
+
+
+def _snapshot_source(session: Session, snapshot_id: str, scope: str | None) -> models.Snapshot:
+    snapshot = snapshots.find(session, snapshot_id, project_id=scope)
+    if snapshot is None:
+        raise errors.InvalidReference(field="snapshot_id", kind="Snapshot", value=snapshot_id)
+    if snapshot.status != statuses.SnapshotStatus.AVAILABLE:
+        raise errors.SourceNotAvailable(
+            kind="Snapshot", source_id=snapshot_id, status=snapshot.status
+        )
+    return snapshot
+
+
+def _volume_source(session: Session, volume_id: str, scope: str | None) -> models.Volume:
+    volume = volumes.find(session, volume_id, project_id=scope)
+    if volume is None:
+        raise errors.InvalidReference(field="source_volid", kind="Volume", value=volume_id)
+    if volume.status != statuses.VolumeStatus.AVAILABLE:
+        raise errors.SourceNotAvailable(kind="Volume", source_id=volume_id, status=volume.status)
+    return volume
+
+
+def _size(value: Any, source_size: int | None, max_size: int, source: object) -> int:
+    if value is None:
+        if source_size is None:
+            raise errors.InvalidInput(field="size", reason="a size in GiB is required")
+        return source_size
+    size = _integer("size", value)
+    if size < 1 or size > max_size:
+        raise errors.InvalidInput(
+            field="size", reason=f"must be between 1 and {max_size} GiB, got {size}"
+        )
+    if source_size is not None and size < source_size:
+        kind = "snapshot" if isinstance(source, models.Snapshot) else "source volume"
+        raise errors.InvalidInput(
+            field="size",
+            reason=f"must be at least the {kind}'s size of {source_size} GiB, got {size}",
+        )
+    return size
+
+
+def _integer(name: str, value: Any) -> int:
+    """An integer given as an int or a string of digits (as Block Storage clients send)."""
+    if isinstance(value, bool):
+        raise errors.InvalidInput(field=name, reason=f"must be an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise errors.InvalidInput(field=name, reason=f"must be an integer, got {value!r}")
+
+
+def _volume_type(session: Session, value: Any) -> models.VolumeType:
+    if value is None:
+        return volume_types.get_default(session)
+    if not isinstance(value, str) or not value:
+        raise errors.InvalidInput(field="volume_type", reason="must be a type name or id")
+    volume_type = volume_types.find(session, value)
+    if volume_type is None:
+        raise errors.InvalidReference(field="volume_type", kind="Volume type", value=value)
+    return volume_type
+
+
+def _optional_text(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > MAX_NAME_LENGTH:
+        raise errors.InvalidInput(
+            field=name, reason=f"must be a string of at most {MAX_NAME_LENGTH} characters"
+        )
+    return value
+
+
+def _metadata(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise errors.InvalidInput(field="metadata", reason="must be an object of strings")
+    for key, item in value.items():
+        if not (isinstance(key, str) and isinstance(item, str)) or not key:
+            raise errors.InvalidInput(field="metadata", reason="keys and values must be strings")
+        if len(key) > MAX_NAME_LENGTH or len(item) > MAX_NAME_LENGTH:
+            raise errors.InvalidInput(
+                field="metadata", reason=f"keys and values are at most {MAX_NAME_LENGTH} long"
+            )
+    return dict(value)

@@ -1,0 +1,119 @@
+"""The driver interface: what a volume manager asks of one storage backend.
+
+Drivers sit at the bottom of the data path: ``CreateVolumeFromSpecTask`` and the manager
+call them with plain value objects (never database rows) and persist what they return.
+
+Every driver obeys these rules, and the shared contract suite in ``tests/`` checks them:
+
+- A volume or snapshot becomes visible on the backend only when it is complete: a crash
+  mid-create leaves nothing that ``volume_exists`` reports.
+- Create methods return a :class:`ModelUpdate` (fields to store on the row) or None.
+- Delete methods accept something that is already gone (a revert may run after a partial
+  create, or twice).
+- Failures are raised as :class:`hearth.errors.BackendError` subclasses (``BackendFull``
+  when out of space); OS and subprocess errors never escape a driver untranslated, and
+  messages never include host paths.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+GiB = 1 << 30
+
+
+@dataclass(frozen=True)
+class VolumeRef:
+    """The identity and size of a volume, as a driver needs them."""
+
+    id: str
+    size_gb: int
+    provider_location: str | None = None
+
+    @property
+    def size_bytes(self) -> int:
+        """The size in bytes."""
+        return self.size_gb * GiB
+
+
+@dataclass(frozen=True)
+class SnapshotRef:
+    """The identity of a snapshot and of the volume it was taken from."""
+
+    id: str
+    volume_id: str
+    volume_size_gb: int
+    provider_location: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelUpdate:
+    """Fields a driver asks the manager to store on the volume or snapshot row."""
+
+    provider_location: str | None = None
+
+
+@dataclass(frozen=True)
+class BackendStats:
+    """Capacity of a backend, in bytes, and how it copies data."""
+
+    total_bytes: int
+    free_bytes: int
+    provisioned_bytes: int
+    """Sum of the sizes of the volumes and snapshots it holds."""
+    allocated_bytes: int
+    """Bytes its storage really spends on them (thin volumes spend less than their size)."""
+    clone_mode: str
+    """How clones and snapshots are made: ``reflink`` (constant time) or ``copy``."""
+    thin_provisioning: bool = True
+
+
+class VolumeDriver(abc.ABC):
+    """One storage backend. Methods are called from several threads at once, for
+    different volumes; a driver must not assume one operation at a time."""
+
+    driver_name: str = "abstract"
+
+    @abc.abstractmethod
+    def do_setup(self) -> None:
+        """Prepare the backend (directories, probes); raise BackendError if unusable."""
+
+    @abc.abstractmethod
+    def create_volume(self, volume: VolumeRef) -> ModelUpdate | None:
+        """Create an empty volume of ``volume.size_gb`` GiB that reads as zeros."""
+
+    @abc.abstractmethod
+    def create_volume_from_snapshot(
+        self, volume: VolumeRef, snapshot: SnapshotRef
+    ) -> ModelUpdate | None:
+        """Create a volume holding the snapshot's data; ``volume.size_gb`` may be larger
+        than the snapshot (the rest reads as zeros), never smaller."""
+
+    @abc.abstractmethod
+    def create_cloned_volume(self, volume: VolumeRef, src_vref: VolumeRef) -> ModelUpdate | None:
+        """Create an independent copy of ``src_vref``; same size rule as from a snapshot."""
+
+    @abc.abstractmethod
+    def delete_volume(self, volume: VolumeRef) -> None:
+        """Remove the volume's data. A volume that does not exist is not an error."""
+
+    @abc.abstractmethod
+    def create_snapshot(self, snapshot: SnapshotRef) -> ModelUpdate | None:
+        """Capture the current data of ``snapshot.volume_id``."""
+
+    @abc.abstractmethod
+    def delete_snapshot(self, snapshot: SnapshotRef) -> None:
+        """Remove the snapshot's data. A snapshot that does not exist is not an error."""
+
+    @abc.abstractmethod
+    def extend_volume(self, volume: VolumeRef, new_size_gb: int) -> None:
+        """Grow the volume to ``new_size_gb`` GiB, keeping its data."""
+
+    @abc.abstractmethod
+    def volume_exists(self, volume: VolumeRef) -> bool:
+        """Whether the backend holds a complete volume with this id."""
+
+    @abc.abstractmethod
+    def get_stats(self) -> BackendStats:
+        """Current capacity and usage."""

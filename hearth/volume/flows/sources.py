@@ -1,0 +1,89 @@
+"""Per-source creators: one small function per kind of volume source.
+
+``ExtractVolumeSpecTask`` turns a volume row into a :class:`VolumeSpec`;
+``CreateVolumeFromSpecTask`` looks its ``type`` up in :data:`CREATORS` and calls the creator,
+which asks the driver to make the volume and returns the driver's model update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hearth import errors
+from hearth.volume.drivers import base
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    """Everything needed to create one volume, whatever its source."""
+
+    type: str
+    """One of the keys of :data:`CREATORS`: raw, snap, source_vol, image or backup."""
+    volume: base.VolumeRef
+    volume_name: str | None
+    status: str
+    """The volume's status when the create started."""
+    source_snapshot: base.SnapshotRef | None = None
+    source_volume: base.VolumeRef | None = None
+    source_volstatus: str | None = None
+    """The source volume's status when the create started (restored on revert)."""
+    source_bootable: bool = False
+    image_id: str | None = None
+    backup_id: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceTools:
+    """What a creator may use: the backend's driver and, for images, the image cache."""
+
+    driver: base.VolumeDriver
+    image_volume_cache: Any | None = None
+
+
+Creator = Callable[[SourceTools, VolumeSpec], base.ModelUpdate | None]
+
+
+def create_raw(tools: SourceTools, spec: VolumeSpec) -> base.ModelUpdate | None:
+    """An empty volume."""
+    return tools.driver.create_volume(spec.volume)
+
+
+def create_from_snapshot(tools: SourceTools, spec: VolumeSpec) -> base.ModelUpdate | None:
+    """A volume holding a snapshot's data (grown to the volume's size)."""
+    assert spec.source_snapshot is not None, "ExtractVolumeSpecTask fills source_snapshot"
+    return tools.driver.create_volume_from_snapshot(spec.volume, spec.source_snapshot)
+
+
+def create_from_source_volume(tools: SourceTools, spec: VolumeSpec) -> base.ModelUpdate | None:
+    """An independent copy of another volume (grown to the volume's size)."""
+    assert spec.source_volume is not None, "ExtractVolumeSpecTask fills source_volume"
+    return tools.driver.create_cloned_volume(spec.volume, spec.source_volume)
+
+
+def create_from_image(tools: SourceTools, spec: VolumeSpec) -> base.ModelUpdate | None:
+    """Not built yet: refuse clearly rather than make an empty volume."""
+    raise errors.SourceNotSupported(source="an image")
+
+
+def create_from_backup(tools: SourceTools, spec: VolumeSpec) -> base.ModelUpdate | None:
+    """Not built yet: refuse clearly rather than make an empty volume."""
+    raise errors.SourceNotSupported(source="a backup")
+
+
+CREATORS: dict[str, Creator] = {
+    "raw": create_raw,
+    "snap": create_from_snapshot,
+    "source_vol": create_from_source_volume,
+    "image": create_from_image,
+    "backup": create_from_backup,
+}
+
+
+def creator_for(spec: VolumeSpec) -> Creator:
+    """The creator of a spec's type; an unknown type is a terminal error."""
+    try:
+        return CREATORS[spec.type]
+    except KeyError:
+        raise errors.SourceNotSupported(source=f"a source of type {spec.type!r}") from None

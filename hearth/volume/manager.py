@@ -1,0 +1,275 @@
+"""The volume manager of one backend: runs create flows, deletes, snapshots; reports capacity.
+
+Requests reach it after the request layer (``hearth.service``) has validated them and
+written the rows: a volume in ``creating``, a snapshot in ``creating``, a volume or
+snapshot in ``deleting``. The manager does the backend work through its driver and records
+the outcome: the final status, a user message on failure, and the notifications.
+
+A create from a snapshot or volume holds that source's delete lock for its whole length,
+and deletes take the same lock, so a source cannot vanish mid-copy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from hearth import coordination, errors, messages, notifications
+from hearth.context import RequestContext
+from hearth.db import backends, models, snapshots, statuses, volumes
+from hearth.db.session import Database
+from hearth.volume.drivers import base
+from hearth.volume.flows import create_volume
+
+LOG = logging.getLogger(__name__)
+STATS_MIN_INTERVAL = 1.0
+"""Seconds between two capacity reports caused by changes (a periodic report still runs)."""
+
+
+class VolumeManager:
+    """Serves one backend, named ``host``."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        driver: base.VolumeDriver,
+        db: Database,
+        locks: coordination.Locks,
+        availability_zone: str,
+        scheduler_rpcapi: create_volume.SchedulerRpcApi | None = None,
+        image_volume_cache: Any | None = None,
+    ) -> None:
+        self.host = host
+        self.driver = driver
+        self.db = db
+        self.locks = locks
+        self.availability_zone = availability_zone
+        self.scheduler_rpcapi = scheduler_rpcapi
+        self.image_volume_cache = image_volume_cache
+        self._stats_lock = threading.Lock()
+        self._last_report = 0.0
+        self._stats_pending = False
+
+    def init_host(self) -> None:
+        """Prepare the backend, drop leftovers of operations that died, report capacity."""
+        self.driver.do_setup()
+        remove_partial: Callable[[], list[str]] | None = getattr(
+            self.driver, "remove_partial_files", None
+        )
+        if remove_partial is not None:
+            for name in remove_partial():
+                LOG.info("removed unfinished file %s from backend %s", name, self.host)
+        self.report_stats()
+
+    def create_volume(
+        self,
+        context: RequestContext,
+        volume: models.Volume,
+        request_spec: dict[str, Any] | None = None,
+        filter_properties: dict[str, Any] | None = None,
+        allow_reschedule: bool = True,
+    ) -> None:
+        """Create the volume of a ``creating`` row placed on this backend.
+
+        Ends with the row ``available``, or ``error`` with a user message, or sent back to
+        the scheduler; never raises for a failed create.
+        """
+        with self._source_lock(volume):
+            flow_engine = create_volume.get_flow(
+                context,
+                self,
+                self.db,
+                self.driver,
+                self.scheduler_rpcapi,
+                self.host,
+                volume,
+                allow_reschedule,
+                context,
+                request_spec or {},
+                filter_properties or {},
+                self.image_volume_cache,
+            )
+            try:
+                flow_engine.run()
+            except Exception as exc:  # the flow's reverts have recorded the outcome
+                LOG.info("create of volume %s failed: %s", volume.id, exc)
+        self.stats_changed()
+
+    def delete_volume(self, context: RequestContext, volume_id: str) -> None:
+        """Delete a ``deleting`` volume's data and then its row."""
+        with self.locks.hold(coordination.volume_delete_lock(volume_id)):
+            with self.db.transaction() as session:
+                volume = volumes.get(session, volume_id)
+                notifications.emit_volume(session, volume, "delete.start")
+            try:
+                self.driver.delete_volume(base.VolumeRef(volume.id, volume.size))
+            except errors.HearthError as exc:
+                self._record_failure(
+                    context, volume_id, "VOLUME", messages.Action.DELETE_VOLUME, exc
+                )
+                return
+            with self.db.transaction() as session:
+                notifications.emit_volume(session, volume, "delete.end")
+                volumes.delete(session, volume_id)
+        self.stats_changed()
+
+    def create_snapshot(self, context: RequestContext, snapshot_id: str) -> None:
+        """Capture the data of a ``creating`` snapshot's volume."""
+        with self.db.transaction() as session:
+            snapshot = snapshots.get(session, snapshot_id)
+        try:
+            update = self.driver.create_snapshot(_snapshot_ref(snapshot))
+        except errors.HearthError as exc:
+            self._record_failure(
+                context, snapshot_id, "SNAPSHOT", messages.Action.CREATE_SNAPSHOT, exc
+            )
+            return
+        with self.db.transaction() as session:
+            fields = {} if update is None else {"provider_location": update.provider_location}
+            if snapshots.set_status(
+                session,
+                snapshot_id,
+                statuses.SnapshotStatus.AVAILABLE,
+                expected=[statuses.SnapshotStatus.CREATING],
+                **fields,
+            ):
+                row = snapshots.get(session, snapshot_id)
+                notifications.emit(
+                    session,
+                    "snapshot.create.end",
+                    notifications.snapshot_usage(row),
+                    publisher_id=f"volume.{self.host}",
+                )
+        self.stats_changed()
+
+    def delete_snapshot(self, context: RequestContext, snapshot_id: str) -> None:
+        """Delete a ``deleting`` snapshot's data and then its row."""
+        with self.locks.hold(coordination.snapshot_delete_lock(snapshot_id)):
+            with self.db.transaction() as session:
+                snapshot = snapshots.get(session, snapshot_id)
+            try:
+                self.driver.delete_snapshot(_snapshot_ref(snapshot))
+            except errors.HearthError as exc:
+                self._record_failure(
+                    context, snapshot_id, "SNAPSHOT", messages.Action.DELETE_SNAPSHOT, exc
+                )
+                return
+            with self.db.transaction() as session:
+                notifications.emit(
+                    session,
+                    "snapshot.delete.end",
+                    notifications.snapshot_usage(snapshot),
+                    publisher_id=f"volume.{self.host}",
+                )
+                snapshots.delete(session, snapshot_id)
+        self.stats_changed()
+
+    def extend_volume(self, context: RequestContext, volume_id: str, new_size: int) -> None:
+        """Grow an ``extending`` volume to ``new_size`` GiB."""
+        with self.db.transaction() as session:
+            volume = volumes.get(session, volume_id)
+        try:
+            self.driver.extend_volume(base.VolumeRef(volume.id, volume.size), new_size)
+        except errors.HearthError as exc:
+            self._record_failure(context, volume_id, "VOLUME", messages.Action.EXTEND_VOLUME, exc)
+            return
+        with self.db.transaction() as session:
+            if volumes.set_status(
+                session,
+                volume_id,
+                statuses.VolumeStatus.AVAILABLE,
+                expected=[statuses.VolumeStatus.EXTENDING],
+                size=new_size,
+            ):
+                notifications.emit_volume(session, volumes.get(session, volume_id), "resize.end")
+        self.stats_changed()
+
+    def report_stats(self) -> base.BackendStats:
+        """Store the backend's capacity and capabilities for the scheduler, now."""
+        stats = self.driver.get_stats()
+        with self.db.transaction() as session:
+            backends.report(
+                session,
+                self.host,
+                driver=self.driver.driver_name,
+                availability_zone=self.availability_zone,
+                clone_mode=stats.clone_mode,
+                capabilities={"thin_provisioning": stats.thin_provisioning},
+                total_bytes=stats.total_bytes,
+                free_bytes=stats.free_bytes,
+                provisioned_bytes=stats.provisioned_bytes,
+                allocated_bytes=stats.allocated_bytes,
+            )
+        with self._stats_lock:
+            self._last_report = time.monotonic()
+            self._stats_pending = False
+        return stats
+
+    def stats_changed(self) -> None:
+        """Report capacity after a change, at most once per STATS_MIN_INTERVAL; a skipped
+        report stays pending until :meth:`report_stats_if_pending`."""
+        with self._stats_lock:
+            due = time.monotonic() - self._last_report >= STATS_MIN_INTERVAL
+            self._stats_pending = not due
+        if due:
+            self._report_quietly()
+
+    def report_stats_if_pending(self) -> None:
+        """Send a report that ``stats_changed`` held back (periodic task, shutdown)."""
+        if self._stats_pending:
+            self._report_quietly()
+
+    def _report_quietly(self) -> None:
+        try:
+            self.report_stats()
+        except errors.HearthError as exc:  # a missed report is retried by the next one
+            LOG.warning("capacity report of backend %s failed: %s", self.host, exc)
+
+    @contextlib.contextmanager
+    def _source_lock(self, volume: models.Volume) -> Iterator[None]:
+        if volume.snapshot_id:
+            with self.locks.hold(coordination.snapshot_delete_lock(volume.snapshot_id)):
+                yield
+        elif volume.source_volid:
+            with self.locks.hold(coordination.volume_delete_lock(volume.source_volid)):
+                yield
+        else:
+            yield
+
+    def _record_failure(
+        self,
+        context: RequestContext,
+        resource_id: str,
+        resource_type: str,
+        action: messages.Action,
+        error: errors.HearthError,
+    ) -> None:
+        LOG.error("%s %s failed on backend %s: %s", action, resource_id, self.host, error)
+        failed_status = {
+            messages.Action.DELETE_VOLUME: statuses.VolumeStatus.ERROR_DELETING,
+            messages.Action.EXTEND_VOLUME: statuses.VolumeStatus.ERROR_EXTENDING,
+            messages.Action.CREATE_SNAPSHOT: statuses.SnapshotStatus.ERROR,
+            messages.Action.DELETE_SNAPSHOT: statuses.SnapshotStatus.ERROR_DELETING,
+        }[action]
+        repository = volumes if resource_type == "VOLUME" else snapshots
+        with self.db.transaction() as session:
+            repository.set_status(session, resource_id, failed_status)
+            messages.record_failure(
+                session,
+                context,
+                action=action,
+                resource_type=resource_type,
+                resource_id=resource_id,
+                error=error,
+            )
+
+
+def _snapshot_ref(snapshot: models.Snapshot) -> base.SnapshotRef:
+    return base.SnapshotRef(
+        snapshot.id, snapshot.volume_id, snapshot.volume_size, snapshot.provider_location
+    )
