@@ -49,7 +49,18 @@ class Options:
 pass_options = click.make_pass_decorator(Options)
 
 
-@click.group()
+class HearthGroup(click.Group):
+    """Turns Hearth's errors into one readable line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except errors.HearthError as exc:
+            click.echo(f"Error: {exc.user_message}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=HearthGroup)
 @click.option("--data-dir", envvar="HEARTH_DATA_DIR", help="Data directory [./hearth-data].")
 @click.option("--config", "config_file", envvar="HEARTH_CONFIG", help="TOML settings file.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
@@ -129,6 +140,15 @@ def volume_delete(options: Options, volume_ids: Sequence[str]) -> None:
     """Delete volumes (each must have no snapshots and not be creating)."""
     with options.hearth() as hearth:
         _each(volume_ids, hearth.delete_volume)
+
+
+@volume.command("path")
+@click.argument("volume_id")
+@pass_options
+def volume_path(options: Options, volume_id: str) -> None:
+    """Print where a file-backend volume's bytes live (to attach it, e.g. to a VM)."""
+    with options.hearth() as hearth:
+        click.echo(str(hearth.volume_path(volume_id)))
 
 
 @volume.command("extend")
@@ -427,9 +447,5 @@ def _fail_with_messages(hearth: Hearth, resource_id: str) -> None:
 
 
 def main() -> None:
-    """Entry point: run the CLI, turning Hearth's errors into one line and exit code 1."""
-    try:
-        cli(standalone_mode=True)
-    except errors.HearthError as exc:
-        click.echo(f"Error: {exc.user_message}", err=True)
-        sys.exit(1)
+    """Entry point of the ``hearth`` command."""
+    cli()

@@ -67,8 +67,11 @@ def compare_and_set_status(
     if expected is not None:
         query = query.where(model.status.in_(list(expected)))
     values = {"status": status, "updated_at": models.utcnow(), **fields}
-    result = session.execute(query.values(**values).execution_options(synchronize_session=False))
-    session.expire_all()
+    # "evaluate" also updates rows this session already holds, so they stay readable as
+    # plain values after the transaction (sessions do not expire on commit)
+    result = session.execute(
+        query.values(**values).execution_options(synchronize_session="evaluate")
+    )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

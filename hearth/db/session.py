@@ -59,6 +59,8 @@ class Database:
             raise errors.Conflict(reason="the change conflicts with existing data") from error
         except exc.OperationalError as error:
             raise errors.DatabaseUnavailable(detail=str(error.orig)) from error
+        except exc.DBAPIError as error:  # anything else the driver refuses is our bug
+            raise errors.HearthError(detail=str(error.orig)) from error
         finally:
             session.close()
         self._signal(session.info.get("topics", ()))

@@ -34,7 +34,8 @@ def get(session: Session, volume_id: str, *, project_id: str | None = None) -> V
 
 def get_for_update(session: Session, volume_id: str, *, project_id: str | None = None) -> Volume:
     """The volume, row-locked until the transaction ends (serializes status changes)."""
-    query = sa.select(Volume).where(Volume.id == volume_id).with_for_update()
+    # OF volumes: PostgreSQL refuses to lock the outer-joined (eager) volume_types side
+    query = sa.select(Volume).where(Volume.id == volume_id).with_for_update(of=Volume)
     volume = session.scalars(query).one_or_none()
     if volume is None or (project_id is not None and volume.project_id != project_id):
         raise errors.VolumeNotFound(volume_id=volume_id)

@@ -7,7 +7,7 @@ their components from here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from hearth import config, coordination, errors, notifications
@@ -56,21 +56,26 @@ def build(
     settings: config.Settings,
     *,
     extra_notification_drivers: Sequence[notifications.NotificationDriver] = (),
+    drivers: Mapping[str, base.VolumeDriver] | None = None,
 ) -> Services:
-    """Wire one process's components from settings (nothing is started yet)."""
+    """Wire one process's components from settings (nothing is started yet).
+
+    ``drivers`` replaces the driver of the backends it names (tests use a fake driver).
+    """
+    chosen = dict(drivers or {})
     db = Database(settings.database_url, sqlite_synchronous=settings.database.sqlite_synchronous)
     memory = notifications.MemoryDriver() if "memory" in settings.notifications.drivers else None
-    drivers: list[notifications.NotificationDriver] = [*extra_notification_drivers]
+    sinks: list[notifications.NotificationDriver] = [*extra_notification_drivers]
     if "log" in settings.notifications.drivers:
-        drivers.append(notifications.LogDriver())
+        sinks.append(notifications.LogDriver())
     if memory is not None:
-        drivers.append(memory)
-    relay = notifications.Relay(db, drivers, synchronous=True)
+        sinks.append(memory)
+    relay = notifications.Relay(db, sinks, synchronous=True)
     locks = coordination.Locks(settings.lock_url)
     managers = {
         name: VolumeManager(
             host=name,
-            driver=build_driver(settings, name),
+            driver=chosen.get(name) or build_driver(settings, name),
             db=db,
             locks=locks,
             availability_zone=section.availability_zone,

@@ -1,0 +1,83 @@
+"""Fixtures shared by every test: settings on a temporary data directory, a Hearth with the
+fake driver or the file driver, and the rule for tests that need real services."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hearth import config, notifications
+from hearth.context import RequestContext
+from hearth.service import wiring
+from hearth.service.facade import Hearth
+from tests.fakes import FakeDriver
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def require(available: bool, reason: str) -> None:
+    """Skip a test whose service is missing -- but fail it under CI=true."""
+    if not available:
+        if IN_CI:
+            pytest.fail(f"{reason} (tests must not skip under CI=true)")
+        pytest.skip(reason)
+
+
+def make_settings(data_dir: Path, **overrides: object) -> config.Settings:
+    """Settings on ``data_dir`` with in-memory notifications and no outside influence."""
+    values: dict[str, object] = {"notifications": {"drivers": ["memory"]}, **overrides}
+    return config.load(data_dir=data_dir, overrides=values, environ={})
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> config.Settings:
+    return make_settings(tmp_path / "data")
+
+
+@pytest.fixture
+def fake_driver() -> FakeDriver:
+    return FakeDriver()
+
+
+def open_hearth(settings: config.Settings, drivers: dict[str, object] | None = None) -> Hearth:
+    """A started Hearth, with the given drivers replacing configured ones."""
+    services = wiring.build(settings, drivers=drivers)  # type: ignore[arg-type]
+    services.start()
+    admin = RequestContext(user_id="admin", project_id="admin", is_admin=True)
+    return Hearth(services, admin)
+
+
+@pytest.fixture
+def hearth(settings: config.Settings, fake_driver: FakeDriver) -> Iterator[Hearth]:
+    """Hearth on SQLite with the fake driver as its one backend, ``local``."""
+    opened = open_hearth(settings, {"local": fake_driver})
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def file_hearth(settings: config.Settings) -> Iterator[Hearth]:
+    """Hearth on SQLite with the real file driver under the data directory."""
+    opened = open_hearth(settings)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def sent(hearth: Hearth) -> notifications.MemoryDriver:
+    """Notifications delivered by ``hearth``."""
+    assert hearth.services.memory_notifications is not None
+    return hearth.services.memory_notifications
+
+
+@pytest.fixture
+def project_a() -> RequestContext:
+    return RequestContext(user_id="alice", project_id="project-a")
+
+
+@pytest.fixture
+def project_b() -> RequestContext:
+    return RequestContext(user_id="bob", project_id="project-b")

@@ -1,0 +1,113 @@
+"""The ``hearth`` command on a data directory with the real file backend."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from hearth import cli
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Any:
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(cli.cli, ["--data-dir", str(tmp_path / "data"), *args])
+
+    return invoke
+
+
+def as_json(result: Result) -> Any:
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_volume_life_cycle_from_the_shell(run: Any) -> None:
+    volume = as_json(run("--format", "json", "volume", "create", "--size", "1", "--name", "v1"))
+    assert (volume["status"], volume["size"], volume["name"]) == ("available", 1, "v1")
+    path = Path(run("volume", "path", volume["id"]).stdout.strip())
+    with path.open("r+b") as handle:
+        handle.write(b"shell bytes")
+
+    snap = as_json(run("--format", "json", "snapshot", "create", "--volume", volume["id"]))
+    copy = as_json(
+        run("--format", "json", "volume", "create", "--snapshot", snap["id"], "--size", "2")
+    )
+    clone = as_json(run("--format", "json", "volume", "create", "--source-volume", volume["id"]))
+
+    for made in (copy, clone):
+        made_path = Path(run("volume", "path", made["id"]).stdout.strip())
+        assert made_path.read_bytes()[:11] == b"shell bytes"
+    assert Path(run("volume", "path", copy["id"]).stdout.strip()).stat().st_size == 2 << 30
+    listed = run("volume", "list")
+    assert listed.exit_code == 0
+    assert "v1" in listed.stdout
+    assert len(as_json(run("--format", "json", "volume", "list"))) == 3
+
+    assert run("snapshot", "delete", snap["id"]).exit_code == 0
+    assert run("volume", "delete", volume["id"], copy["id"], clone["id"]).exit_code == 0
+    assert as_json(run("--format", "json", "volume", "list")) == []
+    assert not path.exists()
+
+
+def test_bad_input_prints_one_line_naming_the_problem_and_exits_1(run: Any) -> None:
+    result = run("volume", "create", "--size", "0")
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: Invalid value for 'size': must be between 1 and 16384 GiB, got 0\n"
+    )
+    assert as_json(run("--format", "json", "volume", "list")) == []
+
+
+def test_deleting_a_volume_with_snapshots_is_refused(run: Any) -> None:
+    volume = as_json(run("--format", "json", "volume", "create", "--size", "1"))
+    run("snapshot", "create", "--volume", volume["id"])
+
+    result = run("volume", "delete", volume["id"])
+
+    assert result.exit_code == 1
+    assert "still has 1 snapshot(s)" in result.stderr
+    assert as_json(run("--format", "json", "volume", "show", volume["id"]))["status"] == (
+        "available"
+    )
+
+
+def test_types_and_messages_and_backends_are_listed(run: Any) -> None:
+    created = as_json(run("--format", "json", "type", "create", "gold", "--property", "tier=1"))
+    assert created["extra_specs"] == {"tier": "1"}
+    names = [t["name"] for t in as_json(run("--format", "json", "type", "list"))]
+    assert names == ["__DEFAULT__", "gold"]
+    volume = as_json(run("--format", "json", "volume", "create", "--size", "1", "--type", "gold"))
+    assert volume["volume_type"] == "gold"
+    assert as_json(run("--format", "json", "message", "list")) == []
+    [backend] = as_json(run("--format", "json", "backend", "list"))
+    assert backend["name"] == "local"
+    assert backend["clone_mode"] in ("reflink", "copy")
+
+
+def test_a_non_admin_project_sees_only_its_own_volumes(run: Any) -> None:
+    mine = as_json(run("--project", "p1", "--format", "json", "volume", "create", "--size", "1"))
+    assert as_json(run("--project", "p2", "--format", "json", "volume", "list")) == []
+
+    result = run("--project", "p2", "volume", "show", mine["id"])
+
+    assert result.exit_code == 1
+    assert f"Volume {mine['id']} could not be found." in result.stderr
+
+
+def test_a_malformed_property_is_a_usage_error(run: Any) -> None:
+    result = run("volume", "create", "--size", "1", "--property", "novalue")
+    assert result.exit_code == 2
+    assert "is not KEY=VALUE" in result.output
+
+
+def test_db_upgrade_reports_the_database(run: Any) -> None:
+    result = run("db", "upgrade")
+    assert result.exit_code == 0
+    assert "is current" in result.stdout

@@ -1,0 +1,351 @@
+"""The seed's create-volume flow run through the real TaskFlow engine, with the fake driver.
+
+The stories that matter: success per source type; a driver failure reverted to ``error``;
+rescheduling on and off; terminal failures never rescheduled; stale requests that must
+change nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from hearth import errors
+from hearth.context import RequestContext
+from hearth.db import models, snapshots, statuses, user_messages, volumes
+from hearth.service.facade import Hearth
+from hearth.volume.flows import create_volume
+from tests.fakes import FakeDriver
+
+ADMIN = RequestContext(user_id="admin", project_id="admin", is_admin=True)
+
+
+class RecordingScheduler:
+    """Stands in for the scheduler's rpcapi: records each cast."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.casts: list[dict[str, Any]] = []
+        self.fail = fail
+
+    def create_volume(
+        self,
+        context: RequestContext,
+        volume_id: str,
+        request_spec: dict[str, Any],
+        filter_properties: dict[str, Any],
+    ) -> None:
+        if self.fail:
+            raise ConnectionError("broker unreachable")
+        self.casts.append(
+            {"volume_id": volume_id, "spec": request_spec, "filters": filter_properties}
+        )
+
+
+def creating_volume(hearth: Hearth, **fields: Any) -> models.Volume:
+    """A volume row as the request layer leaves it: ``creating``, placed on ``local``."""
+    values: dict[str, Any] = {
+        "project_id": "admin",
+        "user_id": "admin",
+        "size": 1,
+        "status": statuses.VolumeStatus.CREATING,
+        "host": "local",
+        "availability_zone": "nova",
+        **fields,
+    }
+    with hearth.services.db.transaction() as session:
+        return volumes.create(session, **values)
+
+
+def run_flow(
+    hearth: Hearth,
+    volume: models.Volume,
+    *,
+    scheduler: RecordingScheduler | None = None,
+    allow_reschedule: bool = True,
+    retry: dict[str, Any] | None = None,
+) -> None:
+    manager = hearth.services.managers["local"]
+    engine = create_volume.get_flow(
+        ADMIN,
+        manager,
+        hearth.services.db,
+        manager.driver,
+        scheduler,
+        "local",
+        volume,
+        allow_reschedule,
+        ADMIN,
+        {"volume_id": volume.id},
+        {"retry": retry} if retry is not None else {},
+    )
+    engine.run()
+
+
+def messages_for(hearth: Hearth, resource_id: str) -> list[models.UserMessage]:
+    with hearth.services.db.transaction() as session:
+        return list(user_messages.find_all(session, resource_uuid=resource_id))
+
+
+def event_types(sent: Any, volume_id: str) -> list[str]:
+    return [n.event_type for n in sent.received() if n.payload.get("volume_id") == volume_id]
+
+
+def test_raw_create_ends_available_with_start_and_end_notifications(
+    hearth: Hearth, fake_driver: FakeDriver, sent: Any
+) -> None:
+    volume = hearth.create_volume(size=3, name="raw")
+
+    assert volume.status == "available"
+    assert volume.launched_at is not None
+    assert volume.provider_location == f"fake:{volume.id}"
+    assert fake_driver.volumes[volume.id].size == 3 << 30
+    assert event_types(sent, volume.id) == ["volume.create.start", "volume.create.end"]
+    end = sent.received("volume.create.end")[-1].payload
+    assert end["status"] == "available"
+    assert end["size"] == 3
+    assert end["host"] == "local"
+    assert end["launched_at"] is not None
+
+
+def test_create_from_snapshot_holds_its_data_and_inherits_bootable(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    source = hearth.create_volume(size=1)
+    with hearth.services.db.transaction() as session:
+        volumes.update(session, source.id, bootable=True)
+    fake_driver.volumes[source.id].write(4096, b"snapshot me")
+    snap = hearth.create_snapshot(source.id)
+    fake_driver.volumes[source.id].write(4096, b"changed!!!!")
+
+    volume = hearth.create_volume(size=2, snapshot_id=snap.id)
+
+    assert volume.status == "available"
+    assert volume.bootable is True
+    assert fake_driver.volumes[volume.id].size == 2 << 30
+    assert fake_driver.volumes[volume.id].read(4096, 11) == b"snapshot me"
+
+
+def test_clone_of_a_volume_holds_its_data_at_the_requested_size(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    source = hearth.create_volume(size=1)
+    fake_driver.volumes[source.id].write(0, b"original")
+
+    clone = hearth.create_volume(size=4, source_volid=source.id)
+
+    assert clone.status == "available"
+    assert clone.bootable is False
+    assert fake_driver.volumes[clone.id].read(0, 8) == b"original"
+    assert fake_driver.volumes[clone.id].size == 4 << 30
+    assert hearth.get_volume(source.id).status == "available"
+
+
+def test_driver_failure_reverts_to_error_with_a_user_message_and_leaves_no_volume(
+    hearth: Hearth, fake_driver: FakeDriver, sent: Any
+) -> None:
+    fake_driver.fail(
+        "create_volume", errors.BackendError(action="create the volume", detail="/x"), after=True
+    )
+
+    volume = hearth.create_volume(size=1)
+
+    assert volume.status == "error"
+    assert volume.id not in fake_driver.volumes  # it was made, then removed by the revert
+    [message] = messages_for(hearth, volume.id)
+    assert message.detail_code == "backend_error"
+    assert message.message == (
+        "Failed to create volume: The storage backend failed to create the volume."
+    )
+    assert "/x" not in message.message
+    assert event_types(sent, volume.id) == ["volume.create.start", "volume.create.error"]
+    assert sent.received("volume.create.error")[-1].payload["status"] == "error"
+
+
+def test_an_unexpected_exception_becomes_an_internal_error_message_without_a_traceback(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    fake_driver.fail("create_volume", ZeroDivisionError("secret internals"))
+
+    volume = hearth.create_volume(size=1)
+
+    assert volume.status == "error"
+    [message] = messages_for(hearth, volume.id)
+    assert message.detail_code == "internal_error"
+    assert "secret internals" not in message.message
+    assert "Traceback" not in message.message
+    assert message.request_id is not None
+    assert message.request_id in message.message
+
+
+def test_a_row_deleted_before_the_flow_fails_cleanly_in_extract_volume_ref(
+    hearth: Hearth, fake_driver: FakeDriver, sent: Any
+) -> None:
+    volume = creating_volume(hearth)
+    with hearth.services.db.transaction() as session:
+        volumes.delete(session, volume.id)
+    sent.clear()
+
+    with pytest.raises(errors.VolumeNotFound):
+        run_flow(hearth, volume)
+
+    assert "create_volume" not in fake_driver.calls
+    assert "delete_volume" not in fake_driver.calls
+    assert messages_for(hearth, volume.id) == []
+    assert sent.received() == []
+
+
+def test_a_stale_request_for_a_finished_volume_changes_nothing(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    volume = hearth.create_volume(size=1)
+    fake_driver.volumes[volume.id].write(0, b"user data")
+
+    with pytest.raises(errors.InvalidStatus):
+        run_flow(hearth, volume)
+
+    assert hearth.get_volume(volume.id).status == "available"
+    assert fake_driver.volumes[volume.id].read(0, 9) == b"user data"
+
+
+def test_a_request_for_a_volume_placed_on_another_backend_changes_nothing(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    volume = creating_volume(hearth, host="elsewhere")
+
+    with pytest.raises(errors.Conflict):
+        run_flow(hearth, volume)
+
+    row = hearth.get_volume(volume.id)
+    assert (row.status, row.host) == ("creating", "elsewhere")
+    assert fake_driver.calls.count("create_volume") == 0
+
+
+def test_with_rescheduling_off_a_reschedulable_failure_ends_in_error(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    scheduler = RecordingScheduler()
+    volume = creating_volume(hearth)
+    fake_driver.fail("create_volume", errors.BackendFull(action="create the volume"))
+
+    with pytest.raises(errors.BackendFull):
+        run_flow(
+            hearth, volume, scheduler=scheduler, allow_reschedule=False, retry={"num_attempts": 1}
+        )
+
+    assert scheduler.casts == []
+    row = hearth.get_volume(volume.id)
+    assert (row.status, row.host) == ("error", "local")
+    assert messages_for(hearth, volume.id)[0].detail_code == "backend_full"
+
+
+def test_with_rescheduling_on_the_scheduler_gets_the_attempt_and_cause_and_the_host_is_cleared(
+    hearth: Hearth, fake_driver: FakeDriver, sent: Any
+) -> None:
+    scheduler = RecordingScheduler()
+    volume = creating_volume(hearth)
+    fake_driver.fail("create_volume", errors.BackendError(action="create the volume"), after=True)
+
+    with pytest.raises(errors.BackendError):
+        run_flow(
+            hearth,
+            volume,
+            scheduler=scheduler,
+            retry={"num_attempts": 1, "backends": ["local"]},
+        )
+
+    [cast] = scheduler.casts
+    assert cast["volume_id"] == volume.id
+    retry = cast["filters"]["retry"]
+    assert retry["num_attempts"] == 1
+    assert retry["backends"] == ["local"]
+    assert retry["exc_reason"].startswith("backend_error: ")
+    row = hearth.get_volume(volume.id)
+    assert row.status == "creating"
+    assert row.host is None
+    assert row.reschedule_count == 1
+    assert row.last_reschedule_cause == retry["exc_reason"]
+    assert volume.id not in fake_driver.volumes
+    assert messages_for(hearth, volume.id) == []
+    assert "volume.create.error" not in event_types(sent, volume.id)
+
+
+def test_a_terminal_failure_is_not_rescheduled_even_when_rescheduling_is_on(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    scheduler = RecordingScheduler()
+    source = hearth.create_volume(size=1)
+    snap = hearth.create_snapshot(source.id)
+    del fake_driver.snapshots[snap.id]  # the backend lost the snapshot's data
+    volume = creating_volume(hearth, snapshot_id=snap.id)
+
+    with pytest.raises(errors.BackendSourceMissing):
+        run_flow(hearth, volume, scheduler=scheduler, retry={"num_attempts": 1})
+
+    assert scheduler.casts == []
+    assert hearth.get_volume(volume.id).status == "error"
+    assert messages_for(hearth, volume.id)[0].detail_code == "backend_source_missing"
+
+
+def test_a_failed_cast_to_the_scheduler_puts_the_volume_in_error(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    volume = creating_volume(hearth)
+    fake_driver.fail("create_volume", errors.BackendError(action="create the volume"))
+
+    with pytest.raises(errors.BackendError):
+        run_flow(hearth, volume, scheduler=RecordingScheduler(fail=True), retry={})
+
+    assert hearth.get_volume(volume.id).status == "error"
+
+
+@pytest.mark.parametrize(
+    ("field", "wording"), [("image_id", "an image"), ("backup_id", "a backup")]
+)
+def test_image_and_backup_sources_fail_as_not_supported_and_never_make_a_raw_volume(
+    hearth: Hearth, fake_driver: FakeDriver, field: str, wording: str
+) -> None:
+    volume = creating_volume(hearth, **{field: "0b6e5d1c-0000-4000-8000-000000000001"})
+
+    with pytest.raises(errors.SourceNotSupported):
+        run_flow(hearth, volume)
+
+    assert "create_volume" not in fake_driver.calls
+    assert hearth.get_volume(volume.id).status == "error"
+    [message] = messages_for(hearth, volume.id)
+    assert message.detail_code == "source_not_supported"
+    assert f"from {wording} is not supported yet" in message.message
+
+
+def test_a_snapshot_that_stopped_being_available_fails_before_the_driver_is_called(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    source = hearth.create_volume(size=1)
+    snap = hearth.create_snapshot(source.id)
+    volume = creating_volume(hearth, snapshot_id=snap.id)
+    with hearth.services.db.transaction() as session:
+        snapshots.set_status(session, snap.id, statuses.SnapshotStatus.DELETING)
+
+    with pytest.raises(errors.SourceNotAvailable):
+        run_flow(hearth, volume)
+
+    assert "create_volume_from_snapshot" not in fake_driver.calls
+    assert messages_for(hearth, volume.id)[0].detail_code == "source_not_available"
+
+
+def test_a_notification_driver_failure_never_fails_a_create(
+    hearth: Hearth, fake_driver: FakeDriver, sent: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = {"n": 0}
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        calls["n"] += 1
+        raise RuntimeError("outbox is broken")
+
+    monkeypatch.setattr(create_volume.notifications, "emit_volume", broken)
+
+    volume = hearth.create_volume(size=1)
+
+    assert volume.status == "available"
+    assert volume.launched_at is not None
+    assert calls["n"] >= 2  # create.start and create.end were both attempted

@@ -1,0 +1,100 @@
+"""The volume manager around the flow: source locks, snapshots, capacity reports."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from hearth import coordination, errors
+from hearth.db import backends
+from hearth.service.facade import Hearth
+from hearth.volume.drivers import base
+from tests.fakes import FakeDriver
+
+
+class BlockingClone(FakeDriver):
+    """A fake driver whose clone waits until the test lets it finish."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cloning = threading.Event()
+        self.finish = threading.Event()
+
+    def create_cloned_volume(
+        self, volume: base.VolumeRef, src_vref: base.VolumeRef
+    ) -> base.ModelUpdate | None:
+        self.cloning.set()
+        assert self.finish.wait(10)
+        return super().create_cloned_volume(volume, src_vref)
+
+
+@pytest.fixture
+def blocking_driver() -> BlockingClone:
+    return BlockingClone()
+
+
+@pytest.fixture
+def fake_driver(blocking_driver: BlockingClone) -> FakeDriver:
+    return blocking_driver
+
+
+def test_a_clone_holds_its_sources_delete_lock_for_the_whole_create(
+    hearth: Hearth, blocking_driver: BlockingClone
+) -> None:
+    source = hearth.create_volume(1)
+    result: dict[str, Any] = {}
+    worker = threading.Thread(
+        target=lambda: result.setdefault("clone", hearth.create_volume(source_volid=source.id))
+    )
+    worker.start()
+    assert blocking_driver.cloning.wait(10)
+
+    other = coordination.Locks(hearth.services.settings.lock_url)
+    other.start()
+    lock = other._coordinator.get_lock(coordination.volume_delete_lock(source.id).encode())
+    try:
+        assert lock.acquire(blocking=False) is False  # a delete would wait here
+        blocking_driver.finish.set()
+        worker.join(10)
+        assert lock.acquire(blocking=5) is True
+        lock.release()
+    finally:
+        other.stop()
+
+    assert result["clone"].status == "available"
+
+
+def test_a_failed_snapshot_is_left_in_error_with_a_message(
+    hearth: Hearth, blocking_driver: BlockingClone
+) -> None:
+    volume = hearth.create_volume(1)
+    blocking_driver.fail("create_snapshot", errors.BackendFull(action="snapshot the volume"))
+
+    snap = hearth.create_snapshot(volume.id)
+
+    assert snap.status == "error"
+    [message] = hearth.list_messages(resource_id=snap.id)
+    assert message.detail_code == "backend_full"
+    assert message.message == (
+        "Failed to create snapshot: The storage backend has no space left to snapshot the volume."
+    )
+    hearth.delete_snapshot(snap.id)
+    assert hearth.list_snapshots() == []
+
+
+def test_capacity_is_reported_at_start_and_after_changes(
+    hearth: Hearth, blocking_driver: BlockingClone
+) -> None:
+    manager = hearth.services.managers["local"]
+    with hearth.services.db.transaction() as session:
+        first = backends.get(session, "local")
+    assert first.provisioned_bytes == 0
+    assert first.clone_mode == "fake"
+
+    hearth.create_volume(2)
+    manager.report_stats_if_pending()
+
+    with hearth.services.db.transaction() as session:
+        assert backends.get(session, "local").provisioned_bytes == 2 << 30

@@ -1,0 +1,92 @@
+"""The outbox and its relay: committed notifications delivered in order, at least once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hearth import notifications
+from hearth.db import outbox
+from hearth.db.session import Database
+
+
+class FlakyDriver:
+    """Fails while ``broken`` is set; records what it delivered."""
+
+    def __init__(self) -> None:
+        self.broken = False
+        self.delivered: list[str] = []
+
+    def deliver(self, notification: notifications.Notification) -> None:
+        if self.broken:
+            raise ConnectionError("down")
+        self.delivered.append(notification.payload["n"])
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Any:
+    database = Database(f"sqlite:///{tmp_path / 'outbox.db'}")
+    database.upgrade()
+    yield database
+    database.dispose()
+
+
+def emit(db: Database, n: str) -> None:
+    with db.transaction() as session:
+        notifications.emit(session, "test.event", {"n": n}, publisher_id="test")
+
+
+def test_a_committed_notification_is_delivered_right_after_commit(db: Database) -> None:
+    memory = notifications.MemoryDriver()
+    notifications.Relay(db, [memory])
+
+    emit(db, "1")
+
+    [delivered] = memory.received()
+    assert delivered.event_type == "test.event"
+    assert delivered.payload == {"n": "1"}
+    assert len(delivered.message_id) == 36
+
+
+def test_a_rolled_back_notification_is_never_delivered(db: Database) -> None:
+    memory = notifications.MemoryDriver()
+    notifications.Relay(db, [memory])
+
+    with pytest.raises(RuntimeError), db.transaction() as session:
+        notifications.emit(session, "test.event", {"n": "x"}, publisher_id="test")
+        raise RuntimeError("the status change failed")
+
+    assert memory.received() == []
+
+
+def test_a_failing_driver_delays_delivery_but_keeps_the_order(db: Database) -> None:
+    flaky = FlakyDriver()
+    relay = notifications.Relay(db, [flaky])
+    flaky.broken = True
+    emit(db, "1")
+    emit(db, "2")
+    assert flaky.delivered == []
+
+    flaky.broken = False
+    emit(db, "3")
+
+    assert flaky.delivered == ["1", "2", "3"]
+    assert relay.flush() == 0
+    with db.transaction() as session:
+        assert outbox.pending(session, limit=10) == []
+
+
+def test_the_background_relay_delivers_and_purges(db: Database) -> None:
+    memory = notifications.MemoryDriver()
+    relay = notifications.Relay(db, [memory], synchronous=False, interval=0.05)
+    relay.start()
+    try:
+        for n in range(5):
+            emit(db, str(n))
+    finally:
+        relay.stop()
+
+    assert [x.payload["n"] for x in memory.received()] == ["0", "1", "2", "3", "4"]
+    assert relay.purge() == 0  # delivered just now: kept for an hour
