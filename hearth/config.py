@@ -37,9 +37,11 @@ class DatabaseSettings(_Section):
     url: str | None = None
     """SQLAlchemy URL. Default: a SQLite file ``<data_dir>/hearth.db`` in WAL mode.
     PostgreSQL: ``postgresql+psycopg://user@host/dbname``."""
-    sqlite_synchronous: Literal["NORMAL", "FULL"] = "FULL"
-    """SQLite's ``synchronous`` pragma. FULL (default) fsyncs each commit, so a status
-    change survives power loss; NORMAL is faster and only survives a process crash."""
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    """SQLite's ``synchronous`` pragma in WAL mode. NORMAL (default): a commit survives a
+    process crash; after a power loss the newest commits may roll back, never corrupt.
+    Volume files are fsynced before their status commits, so a rolled-back status never
+    claims data the backend lacks. FULL fsyncs every commit (creates about 1.5x slower)."""
 
 
 class FileBackendSettings(_Section):

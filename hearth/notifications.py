@@ -4,13 +4,15 @@
 that reports it commit together, or neither does). The :class:`Relay` delivers committed
 entries, in order, to the configured drivers (log, in-memory; the broker in a later issue)
 and marks them sent. A driver that fails only delays delivery: the entry stays pending and
-is tried again at the next flush. Nothing here can fail a create.
+is tried again with the next commit or flush. Nothing here can fail a create.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +25,7 @@ from hearth.db import session as db_session
 
 LOG = logging.getLogger(__name__)
 SENT_RETENTION = timedelta(hours=1)
+RECENT_DELIVERIES = 10_000
 
 
 def volume_usage(volume: models.Volume) -> dict[str, Any]:
@@ -143,11 +146,18 @@ class MemoryDriver:
 
 
 class Relay:
-    """Delivers committed outbox entries, oldest first, to every driver.
+    """Delivers committed outbox entries to every driver, at least once, and records it.
 
-    ``synchronous=True`` delivers right after each commit, in the committing thread (the
-    embedded, one-process mode); otherwise a background thread started with :meth:`start`
-    delivers when woken and at least every ``interval`` seconds.
+    Each commit that adds entries hands them over (``Database.subscribe``). With no backlog
+    they are delivered at once, in commit order, without reading the table back. A backlog
+    -- entries left by an earlier process, or held up by a failing driver -- is drained
+    from the table, oldest first, before anything newer. Deliveries are marked sent in
+    batches (``batch_size`` entries or ``mark_interval`` seconds, and at :meth:`flush`); a
+    crash before a mark means those entries are delivered again after the restart, which
+    consumers absorb by de-duplicating on ``message_id``.
+
+    ``synchronous=True`` delivers in the committing thread (the embedded mode); otherwise a
+    background thread started with :meth:`start` does.
     """
 
     def __init__(
@@ -157,37 +167,41 @@ class Relay:
         *,
         synchronous: bool = True,
         batch_size: int = 200,
-        interval: float = 1.0,
+        mark_interval: float = 1.0,
     ) -> None:
         self._db = db
         self._drivers = tuple(drivers)
         self._synchronous = synchronous
         self._batch_size = batch_size
-        self._interval = interval
-        self._flush_lock = threading.Lock()
+        self._mark_interval = mark_interval
+        self._lock = threading.Lock()
+        self._backlog = True  # until the table has been read once
+        self._unmarked: list[int] = []
+        # seqs delivered lately: a commit's hand-over may arrive after a drain delivered it
+        self._recent: collections.deque[int] = collections.deque(maxlen=RECENT_DELIVERIES)
+        self._recent_set: set[int] = set()
+        self._last_mark = time.monotonic()
+        self._queue: list[models.OutboxEntry] = []
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         db.subscribe(outbox.TOPIC, self.wake)
 
-    def wake(self) -> None:
-        """Called after a commit that added entries."""
+    def wake(self, entries: list[models.OutboxEntry]) -> None:
+        """Take the entries a commit added."""
         if self._synchronous:
-            self.flush()
-        else:
-            self._wakeup.set()
+            self._process(entries)
+            return
+        with self._lock:
+            self._queue.extend(entries)
+        self._wakeup.set()
 
     def flush(self) -> int:
-        """Deliver everything pending now; returns how many entries were delivered."""
-        delivered = 0
-        with self._flush_lock:
-            while True:
-                with self._db.transaction() as session:
-                    entries = outbox.pending(session, limit=self._batch_size)
-                    sent = self._deliver(session, entries)
-                delivered += len(sent)
-                if len(sent) < self._batch_size:
-                    return delivered
+        """Deliver everything pending now and mark it sent; returns how many were delivered."""
+        with self._lock:
+            delivered = self._drain()
+            self._mark()
+        return delivered
 
     def purge(self) -> int:
         """Drop entries delivered more than an hour ago."""
@@ -207,9 +221,37 @@ class Relay:
             self._thread.join()
         self.flush()
 
-    def _deliver(self, session: Session, entries: Sequence[models.OutboxEntry]) -> list[int]:
-        sent: list[int] = []
-        for entry in entries:
+    def _process(self, entries: list[models.OutboxEntry]) -> None:
+        with self._lock:
+            if self._backlog:
+                self._drain()  # reads these entries too, in order after older ones
+            elif self._deliver(entries) < len(entries):
+                self._backlog = True
+            if len(self._unmarked) >= self._batch_size or (
+                time.monotonic() - self._last_mark >= self._mark_interval
+            ):
+                self._mark()
+
+    def _drain(self) -> int:
+        delivered = 0
+        while True:
+            with self._db.transaction() as session:
+                entries = outbox.pending(session, limit=self._batch_size, skip=self._unmarked)
+            sent = self._deliver(entries)
+            delivered += sent
+            if sent < len(entries):
+                self._backlog = True
+                return delivered
+            if len(entries) < self._batch_size:
+                self._backlog = False
+                return delivered
+            self._mark()  # keeps the skip list short
+
+    def _deliver(self, entries: Sequence[models.OutboxEntry]) -> int:
+        """Deliver in order up to the first failure; returns how many were handled."""
+        for count, entry in enumerate(entries):
+            if entry.seq in self._recent_set:
+                continue
             notification = Notification(
                 message_id=entry.message_id,
                 event_type=entry.event_type,
@@ -221,22 +263,39 @@ class Relay:
             try:
                 for driver in self._drivers:
                     driver.deliver(notification)
-            except Exception:  # keep order: stop here and retry this entry next time
+            except Exception:  # keep the order: this one and later ones wait for the next try
                 LOG.warning("delivery of %s failed; will retry", entry.message_id, exc_info=True)
-                outbox.record_failed_attempt(session, entry.seq)
-                break
-            sent.append(entry.seq)
-        outbox.mark_sent(session, sent)
-        return sent
+                with self._db.transaction() as session:
+                    outbox.record_failed_attempt(session, entry.seq)
+                return count
+            self._unmarked.append(entry.seq)
+            self._remember(entry.seq)
+        return len(entries)
+
+    def _remember(self, seq: int) -> None:
+        if len(self._recent) == self._recent.maxlen:
+            self._recent_set.discard(self._recent[0])
+        self._recent.append(seq)
+        self._recent_set.add(seq)
+
+    def _mark(self) -> None:
+        if self._unmarked:
+            with self._db.transaction() as session:
+                outbox.mark_sent(session, self._unmarked)
+            self._unmarked = []
+        self._last_mark = time.monotonic()
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            self._wakeup.wait(self._interval)
+            self._wakeup.wait(self._mark_interval)
             self._wakeup.clear()
+            with self._lock:
+                entries, self._queue = self._queue, []
             try:
-                self.flush()
+                self._process(entries)
             except Exception:  # the relay must outlive a database hiccup
-                LOG.warning("notification relay flush failed; will retry", exc_info=True)
+                LOG.warning("notification relay failed; will retry", exc_info=True)
+                self._backlog = True
 
 
 def _iso(moment: datetime | None) -> str | None:

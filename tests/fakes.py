@@ -24,6 +24,8 @@ class FakeVolume:
         return bytes(self.data.get(offset + i, 0) for i in range(length))
 
     def copy(self, size: int) -> FakeVolume:
+        if size < self.size:
+            raise errors.Invalid(reason="a copy cannot be smaller than its source")
         return FakeVolume(size, dict(self.data))
 
 
@@ -102,7 +104,10 @@ class FakeDriver(base.VolumeDriver):
 
     def extend_volume(self, volume: base.VolumeRef, new_size_gb: int) -> None:
         self._raise_now(self._enter("extend_volume"))
-        self.volumes[volume.id].size = new_size_gb * base.GiB
+        target = self._source(self.volumes, volume.id, "volume")
+        if new_size_gb * base.GiB < target.size:
+            raise errors.Invalid(reason="a volume cannot shrink")
+        target.size = new_size_gb * base.GiB
 
     def volume_exists(self, volume: base.VolumeRef) -> bool:
         return volume.id in self.volumes

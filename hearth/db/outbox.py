@@ -20,9 +20,9 @@ TOPIC = "outbox"
 def add(
     session: Session, *, event_type: str, priority: str, publisher_id: str, payload: dict[str, Any]
 ) -> OutboxEntry:
-    """Queue a notification in the caller's transaction."""
-    db_session.touch(session, TOPIC)
-    return rows.insert(
+    """Queue a notification in the caller's transaction (subscribers of TOPIC get the
+    entry after the commit)."""
+    entry = rows.insert(
         session,
         OutboxEntry,
         {
@@ -32,16 +32,23 @@ def add(
             "payload": payload,
         },
     )
+    db_session.touch(session, TOPIC, entry)
+    return entry
 
 
-def pending(session: Session, *, limit: int) -> Sequence[OutboxEntry]:
-    """Entries not yet delivered, in the order they were written."""
+def pending(
+    session: Session, *, limit: int, after: int = 0, skip: Collection[int] = ()
+) -> Sequence[OutboxEntry]:
+    """Entries not yet marked sent, in the order they were written, from ``seq > after``
+    and leaving out the ``skip`` ones."""
     query = (
         sa.select(OutboxEntry)
-        .where(OutboxEntry.sent_at.is_(None))
+        .where(OutboxEntry.sent_at.is_(None), OutboxEntry.seq > after)
         .order_by(OutboxEntry.seq)
         .limit(limit)
     )
+    if skip:
+        query = query.where(OutboxEntry.seq.not_in(list(skip)))
     return session.scalars(query).all()
 
 

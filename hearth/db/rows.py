@@ -42,12 +42,9 @@ def find_in_project(
     return row
 
 
-def assign(session: Session, row: RowT, fields: dict[str, Any]) -> RowT:
-    """Set attributes of a row read in this session, and flush."""
-    for key, value in fields.items():
-        setattr(row, key, value)
-    session.flush()
-    return row
+def update_by_id(session: Session, model: type[Any], row_id: str, fields: dict[str, Any]) -> bool:
+    """One UPDATE of a row's fields (and ``updated_at``); False when the row is gone."""
+    return _update(session, model, row_id, None, fields)
 
 
 def compare_and_set_status(
@@ -63,15 +60,23 @@ def compare_and_set_status(
     Returns False, changing nothing, when the row is gone or in another status. Safe against
     a concurrent writer on every database (the WHERE clause is the check).
     """
+    return _update(session, model, row_id, expected, {"status": status, **fields})
+
+
+def _update(
+    session: Session,
+    model: type[Any],
+    row_id: str,
+    expected: Collection[str] | None,
+    fields: dict[str, Any],
+) -> bool:
     query = sa.update(model).where(model.id == row_id)
     if expected is not None:
         query = query.where(model.status.in_(list(expected)))
-    values = {"status": status, "updated_at": models.utcnow(), **fields}
+    query = query.values(updated_at=models.utcnow(), **fields)
     # "evaluate" also updates rows this session already holds, so they stay readable as
     # plain values after the transaction (sessions do not expire on commit)
-    result = session.execute(
-        query.values(**values).execution_options(synchronize_session="evaluate")
-    )
+    result = session.execute(query.execution_options(synchronize_session="evaluate"))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

@@ -36,11 +36,11 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 class Database:
     """A connection pool plus the conventions every transaction follows."""
 
-    def __init__(self, url: str, *, sqlite_synchronous: str = "FULL") -> None:
+    def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL") -> None:
         self.url = sa.make_url(url)
         self.engine = _create_engine(self.url, sqlite_synchronous)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._subscribers: dict[str, list[Callable[[], None]]] = {}
+        self._subscribers: dict[str, list[Callable[[list[Any]], None]]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -63,10 +63,11 @@ class Database:
             raise errors.HearthError(detail=str(error.orig)) from error
         finally:
             session.close()
-        self._signal(session.info.get("topics", ()))
+        self._signal(session.info.get("topics", {}))
 
-    def subscribe(self, topic: str, callback: Callable[[], None]) -> None:
-        """Call ``callback`` after every commit whose transaction touched ``topic``."""
+    def subscribe(self, topic: str, callback: Callable[[list[Any]], None]) -> None:
+        """After every commit whose transaction touched ``topic``, call ``callback`` with
+        the items it touched (see :func:`touch`), in the committing thread."""
         with self._lock:
             self._subscribers.setdefault(topic, []).append(callback)
 
@@ -88,18 +89,19 @@ class Database:
         """Close every pooled connection."""
         self.engine.dispose()
 
-    def _signal(self, topics: Any) -> None:
-        for topic in topics:
+    def _signal(self, topics: dict[str, list[Any]]) -> None:
+        for topic, items in topics.items():
             for callback in self._subscribers.get(topic, ()):
                 try:
-                    callback()
+                    callback(items)
                 except Exception:  # a subscriber's failure is its own: the commit stands
                     LOG.exception("after-commit subscriber for %r failed", topic)
 
 
-def touch(session: Session, topic: str) -> None:
-    """Mark the session's transaction as touching ``topic`` (see Database.subscribe)."""
-    session.info.setdefault("topics", set()).add(topic)
+def touch(session: Session, topic: str, item: Any) -> None:
+    """Record that the session's transaction touched ``item`` of ``topic``; subscribers of
+    the topic receive the items once the transaction has committed."""
+    session.info.setdefault("topics", {}).setdefault(topic, []).append(item)
 
 
 def _alembic_config() -> AlembicConfig:

@@ -56,9 +56,10 @@ def count_for_volume(session: Session, volume_id: str) -> int:
     return int(session.scalar(query) or 0)
 
 
-def update(session: Session, snapshot_id: str, **fields: Any) -> Snapshot:
+def update(session: Session, snapshot_id: str, **fields: Any) -> None:
     """Change fields of a snapshot; raises SnapshotNotFound when the row is gone."""
-    return rows.assign(session, get(session, snapshot_id), fields)
+    if not rows.update_by_id(session, Snapshot, snapshot_id, fields):
+        raise errors.SnapshotNotFound(snapshot_id=snapshot_id)
 
 
 def set_status(

@@ -66,9 +66,10 @@ def find_all(
     return session.scalars(query).all()
 
 
-def update(session: Session, volume_id: str, **fields: Any) -> Volume:
+def update(session: Session, volume_id: str, **fields: Any) -> None:
     """Change fields of a volume; raises VolumeNotFound when the row is gone."""
-    return rows.assign(session, get(session, volume_id), fields)
+    if not rows.update_by_id(session, Volume, volume_id, fields):
+        raise errors.VolumeNotFound(volume_id=volume_id)
 
 
 def set_status(

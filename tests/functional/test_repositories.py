@@ -556,23 +556,29 @@ def test_purge_sent_deletes_only_entries_sent_before_the_cutoff(database: Databa
 
 def test_outbox_subscribers_are_called_after_the_commit(database: Database) -> None:
     seen: list[list[str]] = []
-    database.subscribe(outbox.TOPIC, lambda: seen.append(pending_events(database)))
+    handed: list[list[str]] = []
+
+    def subscriber(entries: list[outbox.OutboxEntry]) -> None:
+        seen.append(pending_events(database))
+        handed.append([entry.event_type for entry in entries])
+
+    database.subscribe(outbox.TOPIC, subscriber)
 
     with database.transaction() as session:
-        outbox.add(
-            session, event_type="volume.create.end", priority="INFO", publisher_id="p", payload={}
-        )
+        for event in ("volume.create.start", "volume.create.end"):
+            outbox.add(session, event_type=event, priority="INFO", publisher_id="p", payload={})
         assert seen == []
 
-    # called once, and the entry was already committed when it ran
-    assert seen == [["volume.create.end"]]
+    # called once, with the entries of the transaction, which were committed when it ran
+    assert seen == [["volume.create.start", "volume.create.end"]]
+    assert handed == [["volume.create.start", "volume.create.end"]]
 
 
 def test_outbox_subscribers_are_not_called_when_the_transaction_rolls_back(
     database: Database,
 ) -> None:
     calls: list[str] = []
-    database.subscribe(outbox.TOPIC, lambda: calls.append("called"))
+    database.subscribe(outbox.TOPIC, lambda entries: calls.append("called"))
 
     with pytest.raises(RuntimeError), database.transaction() as session:
         outbox.add(
@@ -588,7 +594,7 @@ def test_outbox_subscribers_are_not_called_for_transactions_without_entries(
     database: Database,
 ) -> None:
     calls: list[str] = []
-    database.subscribe(outbox.TOPIC, lambda: calls.append("called"))
+    database.subscribe(outbox.TOPIC, lambda entries: calls.append("called"))
 
     new_volume(database)
 
@@ -598,7 +604,7 @@ def test_outbox_subscribers_are_not_called_for_transactions_without_entries(
 def test_a_failing_subscriber_does_not_undo_the_commit(
     database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def fail() -> None:
+    def fail(entries: list[outbox.OutboxEntry]) -> None:
         raise RuntimeError("relay is down")
 
     database.subscribe(outbox.TOPIC, fail)

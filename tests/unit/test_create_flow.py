@@ -349,3 +349,22 @@ def test_a_notification_driver_failure_never_fails_a_create(
     assert volume.status == "available"
     assert volume.launched_at is not None
     assert calls["n"] >= 2  # create.start and create.end were both attempted
+
+
+def test_concurrent_creates_all_end_available(hearth: Hearth, fake_driver: FakeDriver) -> None:
+    import threading
+
+    results: list[str] = []
+
+    def create() -> None:
+        for _ in range(5):
+            results.append(hearth.create_volume(size=1).status)
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert results == ["available"] * 40
+    assert len(fake_driver.volumes) == 40

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -78,9 +79,35 @@ def test_a_failing_driver_delays_delivery_but_keeps_the_order(db: Database) -> N
         assert outbox.pending(session, limit=10) == []
 
 
+def test_entries_left_by_an_earlier_process_are_delivered_first(db: Database) -> None:
+    emit(db, "old")  # no relay yet: stays pending, as after a crash
+    memory = notifications.MemoryDriver()
+    notifications.Relay(db, [memory])
+
+    emit(db, "new")
+
+    assert [n.payload["n"] for n in memory.received()] == ["old", "new"]
+
+
+def test_deliveries_are_marked_sent_in_batches(db: Database) -> None:
+    memory = notifications.MemoryDriver()
+    relay = notifications.Relay(db, [memory], batch_size=3, mark_interval=3600)
+    for n in range(4):
+        emit(db, str(n))
+    with db.transaction() as session:
+        still_pending = [e.payload["n"] for e in outbox.pending(session, limit=10)]
+    assert still_pending == ["3"]  # delivered, its mark waits for the next batch
+
+    relay.flush()
+
+    assert len(memory.received()) == 4  # nothing delivered twice
+    with db.transaction() as session:
+        assert outbox.pending(session, limit=10) == []
+
+
 def test_the_background_relay_delivers_and_purges(db: Database) -> None:
     memory = notifications.MemoryDriver()
-    relay = notifications.Relay(db, [memory], synchronous=False, interval=0.05)
+    relay = notifications.Relay(db, [memory], synchronous=False, mark_interval=0.05)
     relay.start()
     try:
         for n in range(5):
@@ -90,3 +117,24 @@ def test_the_background_relay_delivers_and_purges(db: Database) -> None:
 
     assert [x.payload["n"] for x in memory.received()] == ["0", "1", "2", "3", "4"]
     assert relay.purge() == 0  # delivered just now: kept for an hour
+
+
+def test_concurrent_commits_deliver_each_notification_exactly_once(db: Database) -> None:
+    memory = notifications.MemoryDriver()
+    notifications.Relay(db, [memory])
+
+    def writer(thread: int) -> None:
+        for n in range(25):
+            emit(db, f"{thread}-{n}")
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    delivered = [n.payload["n"] for n in memory.received()]
+    assert sorted(delivered) == sorted(f"{t}-{n}" for t in range(8) for n in range(25))
+    for t in range(8):  # each writer's own notifications arrive in its order
+        mine = [d for d in delivered if d.startswith(f"{t}-")]
+        assert mine == [f"{t}-{n}" for n in range(25)]

@@ -8,7 +8,9 @@ Layout under the backend directory::
 
 Every new file is written under ``tmp/``, fsynced, renamed to its final name and the
 directory fsynced: a crash never leaves a partial file under a final name, and whatever is
-left in ``tmp/`` is removed by :meth:`FileDriver.remove_partial_files` at start-up. Clones
+left in ``tmp/`` is removed by :meth:`FileDriver.remove_partial_files` at start-up. A
+create replaces a file of the same id left by an earlier attempt: only a volume still in
+``creating`` is ever created, and such a file holds nothing anyone has used. Clones
 and snapshots are reflinks where the file system supports them (XFS with reflink=1, btrfs)
 and sparse copies elsewhere (``clone_mode`` says which).
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,14 +62,20 @@ class FileDriver(base.VolumeDriver):
         LOG.info("file backend ready, clone mode %s", self.clone_mode)
 
     def remove_partial_files(self) -> list[str]:
-        """Delete files left in ``tmp/`` by operations that never finished; returns names.
+        """Delete what operations that never finished left in ``tmp/``; returns the names.
 
         Only safe while no operation runs on this backend (the manager calls it at start-up).
         """
         removed = []
-        for leftover in self._tmp.iterdir():
-            leftover.unlink(missing_ok=True)
-            removed.append(leftover.name)
+        try:
+            for leftover in self._tmp.iterdir():
+                if leftover.is_dir() and not leftover.is_symlink():
+                    shutil.rmtree(leftover)
+                else:
+                    leftover.unlink(missing_ok=True)
+                removed.append(leftover.name)
+        except OSError as exc:
+            raise _translate(exc, "remove unfinished files") from exc
         return removed
 
     def create_volume(self, volume: base.VolumeRef) -> base.ModelUpdate | None:
@@ -126,7 +135,10 @@ class FileDriver(base.VolumeDriver):
             provisioned = allocated = 0
             for folder in (self._volumes, self._snapshots):
                 for entry in os.scandir(folder):
-                    info = entry.stat(follow_symlinks=False)
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                    except FileNotFoundError:  # deleted since it was listed
+                        continue
                     provisioned += info.st_size
                     allocated += info.st_blocks * 512
         except OSError as exc:
