@@ -54,6 +54,45 @@ class FileBackendSettings(_Section):
     clone_mode: Literal["auto", "reflink", "copy"] = "auto"
     """auto: reflink where the file system supports it, else sparse copy. reflink: refuse to
     start on a file system without reflink. copy: always sparse copy."""
+    capacity_gb: int | None = Field(default=None, ge=1)
+    """The most this backend may hold, in GiB. Default: the size of its file system."""
+    thin_provisioning: bool = True
+    """Whether volumes may be promised beyond the physical size (files are sparse)."""
+    max_over_subscription_ratio: float = Field(default=20.0, ge=1.0)
+    """For thin backends: how many times its capacity may be promised to volumes."""
+    reserved_percentage: int = Field(default=0, ge=0, le=100)
+    """Share of the capacity never given to volumes, in percent."""
+    capabilities: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    """Extra capabilities matched against volume types' extra specs (e.g. tier = "gold")."""
+
+
+class BusSettings(_Section):
+    """The message bus between the API, the scheduler and the volume managers (kombu)."""
+
+    url: str = "memory://"
+    """memory:// keeps messages inside one process (everything runs in it); amqp://... or
+    redis://... connects several processes and hosts."""
+    namespace: str = Field(default="hearth", pattern=r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+    """Prefix of queue names, so several deployments can share one broker."""
+    workers: int = Field(default=8, ge=1)
+    """Messages each process handles at once, per queue it serves."""
+    poll_interval: float = Field(default=0.005, gt=0)
+    """Seconds between polls of the in-process memory:// transport."""
+
+
+class SchedulerSettings(_Section):
+    """How the scheduler places volumes."""
+
+    max_attempts: int = Field(default=3, ge=1)
+    """Backends tried for one create before it fails."""
+    weigher: Literal["capacity", "allocated"] = "capacity"
+    """capacity: most free capacity first. allocated: least allocated first."""
+    retry_same_backend: bool = False
+    """Cinder tries a failed backend again; Hearth does not unless this is true."""
+    backend_down_after: float = Field(default=60.0, gt=0)
+    """Seconds without a capacity report after which a backend is not chosen."""
+    report_interval: float = Field(default=10.0, gt=0)
+    """Seconds between two capacity reports of a volume manager (its heartbeat)."""
 
 
 class LockSettings(_Section):
@@ -89,7 +128,11 @@ class Settings(_Section):
     backends: dict[BackendName, FileBackendSettings] = Field(
         default_factory=_default_backends, min_length=1
     )
+    default_availability_zone: str = "nova"
+    """The zone of a volume whose request names none, until a backend is chosen."""
     locks: LockSettings = LockSettings()
+    bus: BusSettings = BusSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     notifications: NotificationSettings = NotificationSettings()
     limits: LimitSettings = LimitSettings()
 

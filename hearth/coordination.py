@@ -45,6 +45,12 @@ class Locks:
         finally:
             lock.release()
 
+    def try_acquire(self, name: str) -> Any | None:
+        """Take the lock ``name`` if it is free, for as long as the caller keeps it (it calls
+        ``release()`` on the returned lock); None when someone else holds it."""
+        lock = self._coordinator.get_lock(name.encode())
+        return lock if lock.acquire(blocking=False) else None
+
 
 def volume_delete_lock(volume_id: str) -> str:
     """The lock a delete of this volume takes, and a clone of it holds."""
@@ -54,3 +60,8 @@ def volume_delete_lock(volume_id: str) -> str:
 def snapshot_delete_lock(snapshot_id: str) -> str:
     """The lock a delete of this snapshot takes, and a create from it holds."""
     return f"{snapshot_id}-delete_snapshot"
+
+
+def backend_lock(backend: str) -> str:
+    """The lock a volume manager holds for as long as it serves ``backend``."""
+    return f"backend-{backend}-manager"

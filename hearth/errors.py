@@ -16,7 +16,8 @@ Each class carries what the rest of Hearth needs to act on a failure:
     │   ├── InvalidInput                  a request field is wrong (names the field)
     │   ├── InvalidReference              a field refers to something that does not exist
     │   ├── SourceNotAvailable            a snapshot/volume to copy is not 'available'
-    │   └── SourceNotSupported            a source kind this build cannot create from yet
+    │   ├── SourceNotSupported            a source kind this build cannot create from yet
+    │   └── CapacityExceeded              the volume's backend has no room to grow it
     ├── NotFound                     404
     │   ├── VolumeNotFound
     │   ├── SnapshotNotFound
@@ -28,7 +29,10 @@ Each class carries what the rest of Hearth needs to act on a failure:
     │   ├── VolumeHasSnapshots
     │   └── DuplicateName
     ├── ConfigError                  500  settings rejected at start-up
+    ├── BackendBusy                  500  another process already serves this backend
+    ├── NoValidBackend               500  the scheduler found no backend for a volume
     ├── DatabaseUnavailable          503  the database cannot be reached or is locked
+    ├── BusUnavailable               503  the message broker cannot take a message
     └── BackendError                 500  the backend failed; another backend may succeed
         ├── BackendFull                   no space left on the backend
         └── BackendSourceMissing          the backend lacks the data a source row promises
@@ -95,6 +99,13 @@ class SourceNotSupported(Invalid):
 
     code = "source_not_supported"
     message = "Creating a volume from {source} is not supported yet."
+
+
+class CapacityExceeded(Invalid):
+    """A volume cannot grow: its backend has no room left under its limit."""
+
+    code = "capacity_exceeded"
+    message = "Backend {backend} has no room for {size} more GiB."
 
 
 class NotFound(HearthError):
@@ -174,6 +185,28 @@ class ConfigError(HearthError):
 
     code = "config_error"
     message = "Invalid configuration: {reason}"
+
+
+class BackendBusy(HearthError):
+    """A backend may be served by one volume manager at a time, and one already runs."""
+
+    code = "backend_busy"
+    message = "Backend {backend} is already served by another process."
+
+
+class NoValidBackend(HearthError):
+    """The scheduler found no backend to place a volume on (never rescheduled)."""
+
+    code = "no_valid_backend"
+    message = "No backend can take the volume: {reason}"
+
+
+class BusUnavailable(HearthError):
+    """The message broker could not take a message."""
+
+    status = 503
+    code = "bus_unavailable"
+    message = "The message bus is unavailable; try again later."
 
 
 class DatabaseUnavailable(HearthError):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hearth import config, notifications
+from hearth import config, notifications, rpc
 from hearth.context import RequestContext
 from hearth.service import wiring
 from hearth.service.facade import Hearth
@@ -45,7 +45,11 @@ def fake_driver() -> FakeDriver:
 def open_hearth(settings: config.Settings, drivers: dict[str, object] | None = None) -> Hearth:
     """A started Hearth, with the given drivers replacing configured ones."""
     services = wiring.build(settings, drivers=drivers)  # type: ignore[arg-type]
-    services.start()
+    try:
+        services.start()
+    except BaseException:
+        services.stop()
+        raise
     admin = RequestContext(user_id="admin", project_id="admin", is_admin=True)
     return Hearth(services, admin)
 
@@ -66,11 +70,28 @@ def file_hearth(settings: config.Settings) -> Iterator[Hearth]:
     opened.close()
 
 
+class Sent:
+    """Notifications delivered by a Hearth, read once its workers are done."""
+
+    def __init__(self, hearth: Hearth) -> None:
+        assert hearth.services.memory_notifications is not None
+        self._memory = hearth.services.memory_notifications
+        self._bus = hearth.services.bus
+
+    def received(self, event_type: str | None = None) -> list[notifications.Notification]:
+        # a worker delivers right after its commit, which a caller may see first
+        assert rpc.wait_until(self._bus.idle, timeout=10)
+        return self._memory.received(event_type)
+
+    def clear(self) -> None:
+        assert rpc.wait_until(self._bus.idle, timeout=10)
+        self._memory.clear()
+
+
 @pytest.fixture
-def sent(hearth: Hearth) -> notifications.MemoryDriver:
+def sent(hearth: Hearth) -> Sent:
     """Notifications delivered by ``hearth``."""
-    assert hearth.services.memory_notifications is not None
-    return hearth.services.memory_notifications
+    return Sent(hearth)
 
 
 @pytest.fixture

@@ -1,4 +1,10 @@
-"""Backend rows: each backend's capacity and capabilities as its manager last reported."""
+"""Backend rows: capacity and capabilities as each manager last reported, and the claims.
+
+A claim reserves a volume's size on a backend in one conditional UPDATE, so concurrent
+schedulers can never promise more than ``capacity_limit_gb``. Every volume row whose
+``host`` is set holds a claim of its size on that backend; whoever sets or clears ``host``
+claims or releases in the same transaction.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +24,7 @@ def report(session: Session, name: str, **fields: Any) -> Backend:
     """Insert or refresh a backend's row with a new report (and its time)."""
     backend = session.get(Backend, name)
     if backend is None:
-        backend = Backend(name=name)
+        backend = Backend(name=name, allocated_capacity_gb=0)
         session.add(backend)
     for key, value in fields.items():
         setattr(backend, key, value)
@@ -38,3 +44,37 @@ def get(session: Session, name: str) -> Backend:
 def find_all(session: Session) -> Sequence[Backend]:
     """Every backend that ever reported, by name."""
     return session.scalars(sa.select(Backend).order_by(Backend.name)).all()
+
+
+def claim(session: Session, name: str, size_gb: int) -> bool:
+    """Reserve ``size_gb`` on the backend if it fits under its limit; False if not."""
+    result = session.execute(
+        sa.update(Backend)
+        .where(
+            Backend.name == name,
+            Backend.allocated_capacity_gb + size_gb <= Backend.capacity_limit_gb,
+        )
+        .values(allocated_capacity_gb=Backend.allocated_capacity_gb + size_gb)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release(session: Session, name: str, size_gb: int) -> None:
+    """Give back a claim (a no-op for a backend that never reported)."""
+    session.execute(
+        sa.update(Backend)
+        .where(Backend.name == name)
+        .values(allocated_capacity_gb=Backend.allocated_capacity_gb - size_gb)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def recount_allocated(session: Session, name: str) -> int:
+    """The claims the backend should hold: the sizes of the volumes placed on it."""
+    total = session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(models.Volume.size), 0)).where(
+            models.Volume.host == name
+        )
+    )
+    return int(total or 0)

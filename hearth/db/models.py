@@ -184,5 +184,11 @@ class Backend(Base):
     """Sum of the sizes of the volumes and snapshots the backend holds."""
     allocated_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
     """Bytes really allocated on the backend's storage for them."""
+    capacity_limit_gb: Mapped[int] = mapped_column(Integer, default=0)
+    """The most volume GiB the scheduler may place here (over-subscription and reserve
+    applied), as the manager last computed it."""
+    allocated_capacity_gb: Mapped[int] = mapped_column(Integer, default=0)
+    """GiB claimed by the volumes placed here: the sum of the sizes of volume rows whose
+    host is this backend. Changed only by claims and releases, never by reports."""
     reported_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -84,6 +84,23 @@ def set_status(
     return rows.compare_and_set_status(session, Volume, volume_id, status, expected, fields)
 
 
+def place(session: Session, volume_id: str, host: str, availability_zone: str) -> bool:
+    """Record the backend chosen for a ``creating`` volume that has none yet; False (nothing
+    changed) otherwise. The caller claims the capacity in the same transaction."""
+    result = session.execute(
+        sa.update(Volume)
+        .where(Volume.id == volume_id, Volume.status == "creating", Volume.host.is_(None))
+        .values(
+            host=host,
+            availability_zone=availability_zone,
+            scheduled_at=models.utcnow(),
+            updated_at=models.utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def delete(session: Session, volume_id: str) -> None:
     """Remove the row (a no-op when it is already gone)."""
     rows.delete(session, Volume, volume_id)

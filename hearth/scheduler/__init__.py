@@ -1,0 +1,1 @@
+"""The scheduler: places each new volume on a backend (filters, weigher, capacity claim)."""

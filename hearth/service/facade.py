@@ -1,8 +1,10 @@
 """The library facade: ``Hearth`` opens a data directory and offers the volume API in-process.
 
 It sits at the top of the data path, with the CLI and the HTTP API as its callers: each
-method checks the request and writes rows through ``hearth.service.requests``, then hands
-the backend work to the backend's volume manager and returns the resulting row.
+method checks the request and writes rows through ``hearth.service.requests``, then casts
+the work on the bus (creates to the scheduler, the rest to the volume's backend). With
+``wait=True`` (the default) it returns the row once the work has ended; with
+``wait=False`` at once, the row still ``creating``/``deleting``.
 
     with Hearth.open("./hearth-data") as hearth:
         volume = hearth.create_volume(size=1, name="first")
@@ -10,17 +12,17 @@ the backend work to the backend's volume manager and returns the resulting row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from hearth import config, errors, notifications
+from hearth import config, errors, notifications, rpc
 from hearth.context import RequestContext
-from hearth.db import backends, models, snapshots, user_messages, volume_types, volumes
+from hearth.db import backends, models, snapshots, statuses, user_messages, volume_types, volumes
 from hearth.service import requests, wiring
 from hearth.volume.drivers import file
-from hearth.volume.manager import VolumeManager
+from hearth.volume.flows import create_volume
 
 
 class Hearth:
@@ -29,10 +31,6 @@ class Hearth:
     def __init__(self, services: wiring.Services, context: RequestContext) -> None:
         self.services = services
         self.context = context
-        self._placement = requests.Placement(
-            zones={name: m.availability_zone for name, m in services.managers.items()},
-            max_volume_size_gb=services.settings.limits.max_volume_size_gb,
-        )
 
     @classmethod
     def open(
@@ -73,23 +71,32 @@ class Hearth:
     # volumes
 
     def create_volume(
-        self, size: Any = None, *, context: RequestContext | None = None, **fields: Any
+        self,
+        size: Any = None,
+        *,
+        context: RequestContext | None = None,
+        wait: bool = True,
+        **fields: Any,
     ) -> models.Volume:
-        """Create a volume and return its row once the create has ended.
+        """Create a volume; returns its row once the create has ended (``available``, or
+        ``error`` with a user message saying why), or at once with ``wait=False``.
 
         ``fields``: name, description, volume_type, availability_zone, snapshot_id,
-        source_volid, image_id, backup_id, metadata. The returned row is ``available``, or
-        ``error`` with a user message saying why.
+        source_volid, image_id, backup_id, metadata.
         """
         ctx = context or self.context
         request = requests.VolumeRequest(size=size, **fields)
         with self.services.db.transaction() as session:
-            volume = requests.new_volume(session, ctx, request, self._placement)
-        request_spec = {"volume_id": volume.id, "size": volume.size}
-        assert volume.host is not None
-        self._manager(volume.host).create_volume(
-            ctx, volume, request_spec, {}, allow_reschedule=False
-        )
+            volume, request_spec = requests.new_volume(
+                session, ctx, request, self.services.settings
+            )
+        try:
+            self.services.scheduler_api.create_volume(ctx, volume.id, request_spec, {})
+        except errors.BusUnavailable as exc:
+            create_volume.error_out(self.services.db, ctx, volume.id, exc)
+            raise
+        if wait:
+            self._wait(lambda: self._volume_settled(volume.id, statuses.CREATE_IN_PROGRESS))
         return self.get_volume(volume.id, context=ctx)
 
     def get_volume(self, volume_id: str, *, context: RequestContext | None = None) -> models.Volume:
@@ -104,16 +111,27 @@ class Hearth:
         with self.services.db.transaction() as session:
             return volumes.find_all(session, project_id=self._scope(context), name=name)
 
-    def delete_volume(self, volume_id: str, *, context: RequestContext | None = None) -> None:
-        """Delete a volume with no snapshots that is not being created."""
+    def delete_volume(
+        self, volume_id: str, *, context: RequestContext | None = None, wait: bool = True
+    ) -> None:
+        """Delete a volume with no snapshots that is not being created; with ``wait``,
+        return once it is gone (or ``error_deleting``)."""
         ctx = context or self.context
         with self.services.db.transaction() as session:
             host = requests.begin_volume_delete(session, ctx, volume_id)
-        if host is not None:
-            self._manager(host).delete_volume(ctx, volume_id)
+        if host is None:
+            return
+        self.services.volume_api.delete_volume(ctx, host, volume_id)
+        if wait:
+            self._wait(lambda: self._volume_settled(volume_id, {statuses.VolumeStatus.DELETING}))
 
     def extend_volume(
-        self, volume_id: str, new_size: Any, *, context: RequestContext | None = None
+        self,
+        volume_id: str,
+        new_size: Any,
+        *,
+        context: RequestContext | None = None,
+        wait: bool = True,
     ) -> models.Volume:
         """Grow an available volume to ``new_size`` GiB."""
         ctx = context or self.context
@@ -121,13 +139,17 @@ class Hearth:
         with self.services.db.transaction() as session:
             volume = requests.begin_volume_extend(session, ctx, volume_id, new_size, max_size)
         assert volume.host is not None
-        self._manager(volume.host).extend_volume(ctx, volume_id, int(new_size))
+        self.services.volume_api.extend_volume(ctx, volume.host, volume_id, int(new_size))
+        if wait:
+            self._wait(lambda: self._volume_settled(volume_id, {statuses.VolumeStatus.EXTENDING}))
         return self.get_volume(volume_id, context=ctx)
 
     def volume_path(self, volume_id: str) -> Path:
         """Where a file-backend volume's bytes live (to attach or inspect them)."""
         volume = self.get_volume(volume_id)
-        driver = self._manager(volume.host or "").driver
+        if volume.host not in self.services.settings.backends:
+            raise errors.Invalid(reason=f"volume {volume_id} is not on a file backend here")
+        driver = wiring.build_driver(self.services.settings, volume.host)
         if not isinstance(driver, file.FileDriver):
             raise errors.Invalid(reason="only file backends store volumes as files")
         return driver.volume_path(volume_id)
@@ -141,13 +163,19 @@ class Hearth:
         name: str | None = None,
         description: str | None = None,
         context: RequestContext | None = None,
+        wait: bool = True,
     ) -> models.Snapshot:
         """Snapshot an available volume; returns the snapshot once it has ended."""
         ctx = context or self.context
         with self.services.db.transaction() as session:
             snapshot = requests.new_snapshot(session, ctx, volume_id, name, description)
             host = volumes.get(session, volume_id).host
-        self._manager(host or "").create_snapshot(ctx, snapshot.id)
+        assert host is not None, "only a placed, available volume can be snapshotted"
+        self.services.volume_api.create_snapshot(ctx, host, snapshot.id)
+        if wait:
+            self._wait(
+                lambda: self._snapshot_settled(snapshot.id, {statuses.SnapshotStatus.CREATING})
+            )
         return self.get_snapshot(snapshot.id, context=ctx)
 
     def get_snapshot(
@@ -164,13 +192,20 @@ class Hearth:
         with self.services.db.transaction() as session:
             return snapshots.find_all(session, project_id=self._scope(context), volume_id=volume_id)
 
-    def delete_snapshot(self, snapshot_id: str, *, context: RequestContext | None = None) -> None:
+    def delete_snapshot(
+        self, snapshot_id: str, *, context: RequestContext | None = None, wait: bool = True
+    ) -> None:
         """Delete a snapshot."""
         ctx = context or self.context
         with self.services.db.transaction() as session:
             snapshot = requests.begin_snapshot_delete(session, ctx, snapshot_id)
             host = volumes.get(session, snapshot.volume_id).host
-        self._manager(host or "").delete_snapshot(ctx, snapshot_id)
+        assert host is not None, "a snapshot's volume is placed"
+        self.services.volume_api.delete_snapshot(ctx, host, snapshot_id)
+        if wait:
+            self._wait(
+                lambda: self._snapshot_settled(snapshot_id, {statuses.SnapshotStatus.DELETING})
+            )
 
     # volume types, messages, backends
 
@@ -218,11 +253,18 @@ class Hearth:
         with self.services.db.transaction() as session:
             return backends.find_all(session)
 
-    def _manager(self, host: str) -> VolumeManager:
-        try:
-            return self.services.managers[host]
-        except KeyError:
-            raise errors.BackendNotFound(backend=host) from None
+    def _volume_settled(self, volume_id: str, passing: set[str] | frozenset[str]) -> bool:
+        with self.services.db.transaction() as session:
+            volume = volumes.find(session, volume_id)
+        return volume is None or volume.status not in passing
+
+    def _snapshot_settled(self, snapshot_id: str, passing: set[str]) -> bool:
+        with self.services.db.transaction() as session:
+            snapshot = snapshots.find(session, snapshot_id)
+        return snapshot is None or snapshot.status not in passing
+
+    def _wait(self, settled: Callable[[], bool]) -> None:
+        rpc.wait_until(settled)
 
     def _scope(self, context: RequestContext | None) -> str | None:
         ctx = context or self.context

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from hearth import errors
+from hearth import config, errors
 from hearth.context import RequestContext
-from hearth.db import models, snapshots, statuses, volume_types, volumes
+from hearth.db import backends, models, snapshots, statuses, volume_types, volumes
 
 MAX_NAME_LENGTH = 255
 SOURCE_FIELDS = ("snapshot_id", "source_volid", "image_id", "backup_id")
@@ -38,29 +38,14 @@ class VolumeRequest:
     metadata: Any = field(default=None)
 
 
-@dataclass(frozen=True)
-class Placement:
-    """Where volumes may go: each backend's availability zone."""
-
-    zones: Mapping[str, str]
-    """Backend name -> availability zone."""
-    max_volume_size_gb: int
-
-    def backend_in(self, zone: str | None) -> str:
-        """A backend of ``zone`` (the first configured one if no zone is asked for)."""
-        for backend, backend_zone in self.zones.items():
-            if zone is None or backend_zone == zone:
-                return backend
-        raise errors.InvalidInput(
-            field="availability_zone",
-            reason=f"{zone!r} is not one of {sorted(set(self.zones.values()))}",
-        )
-
-
 def new_volume(
-    session: Session, context: RequestContext, request: VolumeRequest, placement: Placement
-) -> models.Volume:
-    """Check a create request and insert its row (``creating``, placed on a backend)."""
+    session: Session,
+    context: RequestContext,
+    request: VolumeRequest,
+    settings: config.Settings,
+) -> tuple[models.Volume, dict[str, Any]]:
+    """Check a create request and insert its row (``creating``, not yet placed); returns the
+    row and the request spec the scheduler places it by."""
     source_field = _single_source(request)
     if source_field in ("image_id", "backup_id"):
         kind = "an image" if source_field == "image_id" else "a backup"
@@ -76,20 +61,10 @@ def new_volume(
     elif request.source_volid is not None:
         source_volume = _volume_source(session, request.source_volid, scope)
         source, source_size = source_volume, source_volume.size
-    size = _size(request.size, source_size, placement.max_volume_size_gb, source)
+    size = _size(request.size, source_size, settings.limits.max_volume_size_gb, source)
     volume_type = _volume_type(session, request.volume_type)
-    zone = _optional_text("availability_zone", request.availability_zone)
-    if source_volume is not None:
-        if zone is not None and zone != source_volume.availability_zone:
-            raise errors.InvalidInput(
-                field="availability_zone",
-                reason=f"must be the source's zone {source_volume.availability_zone!r}",
-            )
-        host, zone = source_volume.host, source_volume.availability_zone
-    else:
-        host = placement.backend_in(zone)
-        zone = placement.zones[host]
-    return volumes.create(
+    zone = _zone(session, request.availability_zone, source_volume)
+    volume = volumes.create(
         session,
         name=_optional_text("name", request.name),
         description=_optional_text("description", request.description),
@@ -97,14 +72,26 @@ def new_volume(
         user_id=context.user_id,
         size=size,
         status=statuses.VolumeStatus.CREATING,
-        host=host,
-        availability_zone=zone,
+        availability_zone=zone or settings.default_availability_zone,
         volume_type_id=volume_type.id,
         snapshot_id=request.snapshot_id,
         source_volid=request.source_volid,
         volume_metadata=_metadata(request.metadata),
-        scheduled_at=models.utcnow(),
     )
+    request_spec = {
+        "volume_id": volume.id,
+        "size": size,
+        "availability_zone": zone,
+        "volume_type": {
+            "id": volume_type.id,
+            "name": volume_type.name,
+            "extra_specs": dict(volume_type.extra_specs),
+        },
+        "source_host": source_volume.host if source_volume is not None else None,
+        "snapshot_id": request.snapshot_id,
+        "source_volid": request.source_volid,
+    }
+    return volume, request_spec
 
 
 def begin_volume_delete(session: Session, context: RequestContext, volume_id: str) -> str | None:
@@ -137,10 +124,12 @@ def begin_volume_extend(
             reason=f"must be greater than the current {volume.size} GiB and at most "
             f"{max_size} GiB, got {size}",
         )
-    if volume.status != statuses.VolumeStatus.AVAILABLE:
+    if volume.status != statuses.VolumeStatus.AVAILABLE or volume.host is None:
         raise errors.InvalidStatus(
             action="extend", kind="volume", resource_id=volume_id, status=volume.status
         )
+    if not backends.claim(session, volume.host, size - volume.size):
+        raise errors.CapacityExceeded(backend=volume.host, size=size - volume.size)
     volumes.set_status(session, volume_id, statuses.VolumeStatus.EXTENDING)
     return volume
 
@@ -256,6 +245,25 @@ def _integer(name: str, value: Any) -> int:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value.strip())
     raise errors.InvalidInput(field=name, reason=f"must be an integer, got {value!r}")
+
+
+def _zone(session: Session, value: Any, source: models.Volume | None) -> str | None:
+    """The requested zone, checked against the zones backends reported; a copy stays in
+    its source's zone."""
+    zone = _optional_text("availability_zone", value)
+    if source is not None:
+        if zone is not None and zone != source.availability_zone:
+            raise errors.InvalidInput(
+                field="availability_zone",
+                reason=f"must be the source's zone {source.availability_zone!r}",
+            )
+        return source.availability_zone
+    known = {backend.availability_zone for backend in backends.find_all(session)}
+    if zone is not None and known and zone not in known:
+        raise errors.InvalidInput(
+            field="availability_zone", reason=f"{zone!r} is not one of {sorted(known)}"
+        )
+    return zone
 
 
 def _volume_type(session: Session, value: Any) -> models.VolumeType:

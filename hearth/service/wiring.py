@@ -1,19 +1,30 @@
 """The composition root: builds every component from settings, and nothing else does.
 
-``build(settings)`` wires the database, locks, notification relay, drivers and one volume
-manager per configured backend. The library facade (``Hearth``), the CLI and the API get
-their components from here.
+``build(settings, roles=...)`` wires the database, locks, bus, notification relay, the
+scheduler and one volume manager per served backend. A process serves some roles:
+``scheduler``, ``volume`` (some or all backends). With the in-process ``memory://`` bus the
+process must serve everything itself; with a broker it may serve nothing and only send
+requests (a CLI next to ``hearth serve``). The library facade (``Hearth``), the CLI and the
+API get their components here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+import threading
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from hearth import config, coordination, errors, notifications
+from hearth import config, coordination, errors, notifications, rpc
 from hearth.db.session import Database
+from hearth.scheduler import rpcapi as scheduler_rpcapi
+from hearth.scheduler.manager import SchedulerManager
+from hearth.volume import rpcapi as volume_rpcapi
 from hearth.volume.drivers import base, file
-from hearth.volume.manager import VolumeManager
+from hearth.volume.manager import VolumeEndpoint, VolumeManager
+
+LOG = logging.getLogger(__name__)
+ALL_ROLES = frozenset({"scheduler", "volume"})
 
 
 @dataclass
@@ -23,13 +34,19 @@ class Services:
     settings: config.Settings
     db: Database
     locks: coordination.Locks
+    bus: rpc.Bus
     relay: notifications.Relay
+    scheduler_api: scheduler_rpcapi.SchedulerAPI
+    volume_api: volume_rpcapi.VolumeAPI
+    scheduler: SchedulerManager | None
     managers: dict[str, VolumeManager]
     memory_notifications: notifications.MemoryDriver | None = None
-    started: bool = field(default=False)
+    started: bool = False
+    _stop_ticking: threading.Event = field(default_factory=threading.Event)
+    _ticker: threading.Thread | None = None
 
     def start(self) -> None:
-        """Check the schema, connect the locks, prepare every backend."""
+        """Check the schema, connect, take over the served backends, start consuming."""
         if not self.db.is_current():
             if not self.db.is_sqlite:
                 raise errors.ConfigError(
@@ -37,32 +54,64 @@ class Services:
                 )
             self.db.upgrade()  # the embedded SQLite database keeps itself current
         self.locks.start()
+        self.started = True
         for manager in self.managers.values():
             manager.init_host()
-        self.started = True
+        for name, manager in self.managers.items():
+            self.bus.serve(volume_rpcapi.topic(name), VolumeEndpoint(manager))
+        if self.scheduler is not None:
+            self.bus.serve(scheduler_rpcapi.TOPIC, self.scheduler)
+        if self.managers:
+            self._ticker = threading.Thread(target=self._tick, name="heartbeat", daemon=True)
+            self._ticker.start()
 
     def stop(self) -> None:
-        """Send held-back reports and notifications, then disconnect."""
+        """Finish the work in hand, send held-back reports and notifications, disconnect."""
+        self._stop_ticking.set()
+        if self._ticker is not None:
+            self._ticker.join()
+        self.bus.close()
         if self.started:
             for manager in self.managers.values():
-                manager.report_stats_if_pending()
+                manager.stop()
             self.relay.flush()
             self.locks.stop()
             self.started = False
         self.db.dispose()
 
+    def _tick(self) -> None:
+        interval = self.settings.scheduler.report_interval
+        while not self._stop_ticking.wait(interval):
+            for manager in self.managers.values():
+                manager.report_stats_quietly()
+
 
 def build(
     settings: config.Settings,
     *,
+    roles: Collection[str] | None = None,
+    backends: Collection[str] | None = None,
     extra_notification_drivers: Sequence[notifications.NotificationDriver] = (),
     drivers: Mapping[str, base.VolumeDriver] | None = None,
 ) -> Services:
     """Wire one process's components from settings (nothing is started yet).
 
-    ``drivers`` replaces the driver of the backends it names (tests use a fake driver).
+    ``roles``: which of scheduler/volume this process serves; default: both with the
+    in-process bus, none with a broker. ``backends``: which backends the volume role serves
+    (default all configured). ``drivers`` replaces the driver of the backends it names
+    (tests use a fake driver).
     """
-    chosen = dict(drivers or {})
+    bus = rpc.Bus(
+        settings.bus.url,
+        namespace=settings.bus.namespace,
+        workers=settings.bus.workers,
+        poll_interval=settings.bus.poll_interval,
+    )
+    chosen_roles = set(ALL_ROLES if roles is None and bus.in_process else roles or ())
+    unknown = chosen_roles - ALL_ROLES
+    if unknown:
+        raise errors.ConfigError(reason=f"unknown roles {sorted(unknown)}")
+    served = _served_backends(settings, chosen_roles, backends)
     db = Database(settings.database_url, sqlite_synchronous=settings.database.sqlite_synchronous)
     memory = notifications.MemoryDriver() if "memory" in settings.notifications.drivers else None
     sinks: list[notifications.NotificationDriver] = [*extra_notification_drivers]
@@ -72,20 +121,43 @@ def build(
         sinks.append(memory)
     relay = notifications.Relay(db, sinks, synchronous=True)
     locks = coordination.Locks(settings.lock_url)
+    scheduler_api = scheduler_rpcapi.SchedulerAPI(bus)
+    volume_api = volume_rpcapi.VolumeAPI(bus)
+    replaced = dict(drivers or {})
     managers = {
         name: VolumeManager(
             host=name,
-            driver=chosen.get(name) or build_driver(settings, name),
+            driver=replaced.get(name) or build_driver(settings, name),
             db=db,
             locks=locks,
-            availability_zone=section.availability_zone,
+            settings=settings.backends[name],
+            scheduler_rpcapi=scheduler_api,
         )
-        for name, section in settings.backends.items()
+        for name in served
     }
-    return Services(settings, db, locks, relay, managers, memory)
+    scheduler = (
+        SchedulerManager(db=db, volume_api=volume_api, settings=settings.scheduler)
+        if "scheduler" in chosen_roles
+        else None
+    )
+    return Services(
+        settings, db, locks, bus, relay, scheduler_api, volume_api, scheduler, managers, memory
+    )
 
 
 def build_driver(settings: config.Settings, backend: str) -> base.VolumeDriver:
     """The driver of one configured backend."""
     section = settings.backends[backend]
     return file.FileDriver(settings.backend_directory(backend), section.clone_mode)
+
+
+def _served_backends(
+    settings: config.Settings, roles: set[str], backends: Collection[str] | None
+) -> list[str]:
+    if "volume" not in roles:
+        return []
+    chosen = list(settings.backends) if backends is None else list(backends)
+    missing = [name for name in chosen if name not in settings.backends]
+    if missing:
+        raise errors.ConfigError(reason=f"backends {missing} are not configured")
+    return chosen

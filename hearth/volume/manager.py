@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from hearth import coordination, errors, messages, notifications
+from hearth import config, coordination, errors, messages, notifications
 from hearth.context import RequestContext
 from hearth.db import backends, models, snapshots, statuses, volumes
 from hearth.db.session import Database
@@ -40,7 +40,7 @@ class VolumeManager:
         driver: base.VolumeDriver,
         db: Database,
         locks: coordination.Locks,
-        availability_zone: str,
+        settings: config.FileBackendSettings,
         scheduler_rpcapi: create_volume.SchedulerRpcApi | None = None,
         image_volume_cache: Any | None = None,
     ) -> None:
@@ -48,15 +48,21 @@ class VolumeManager:
         self.driver = driver
         self.db = db
         self.locks = locks
-        self.availability_zone = availability_zone
+        self.settings = settings
+        self.availability_zone = settings.availability_zone
         self.scheduler_rpcapi = scheduler_rpcapi
         self.image_volume_cache = image_volume_cache
+        self._ownership: Any = None
         self._stats_lock = threading.Lock()
         self._last_report = 0.0
         self._stats_pending = False
 
     def init_host(self) -> None:
-        """Prepare the backend, drop leftovers of operations that died, report capacity."""
+        """Become the backend's only manager, prepare it, drop leftovers of operations that
+        died, report capacity. Raises BackendBusy if another process serves the backend."""
+        self._ownership = self.locks.try_acquire(coordination.backend_lock(self.host))
+        if self._ownership is None:
+            raise errors.BackendBusy(backend=self.host)
         self.driver.do_setup()
         remove_partial: Callable[[], list[str]] | None = getattr(
             self.driver, "remove_partial_files", None
@@ -65,6 +71,13 @@ class VolumeManager:
             for name in remove_partial():
                 LOG.info("removed unfinished file %s from backend %s", name, self.host)
         self.report_stats()
+
+    def stop(self) -> None:
+        """Send a held-back report and stop serving the backend."""
+        if self._ownership is not None:
+            self.report_stats_if_pending()
+            self._ownership.release()
+            self._ownership = None
 
     def create_volume(
         self,
@@ -116,6 +129,7 @@ class VolumeManager:
             with self.db.transaction() as session:
                 notifications.emit_volume(session, volume, "delete.end")
                 volumes.delete(session, volume_id)
+                backends.release(session, self.host, volume.size)
         self.stats_changed()
 
     def create_snapshot(self, context: RequestContext, snapshot_id: str) -> None:
@@ -177,6 +191,8 @@ class VolumeManager:
             self.driver.extend_volume(base.VolumeRef(volume.id, volume.size), new_size)
         except errors.HearthError as exc:
             self._record_failure(context, volume_id, "VOLUME", messages.Action.EXTEND_VOLUME, exc)
+            with self.db.transaction() as session:  # the request layer claimed the growth
+                backends.release(session, self.host, new_size - volume.size)
             return
         with self.db.transaction() as session:
             if volumes.set_status(
@@ -190,7 +206,8 @@ class VolumeManager:
         self.stats_changed()
 
     def report_stats(self) -> base.BackendStats:
-        """Store the backend's capacity and capabilities for the scheduler, now."""
+        """Store the backend's capacity and capabilities for the scheduler, now (this is
+        also the manager's heartbeat)."""
         stats = self.driver.get_stats()
         with self.db.transaction() as session:
             backends.report(
@@ -199,7 +216,8 @@ class VolumeManager:
                 driver=self.driver.driver_name,
                 availability_zone=self.availability_zone,
                 clone_mode=stats.clone_mode,
-                capabilities={"thin_provisioning": stats.thin_provisioning},
+                capabilities=self._capabilities(stats),
+                capacity_limit_gb=self._capacity_limit_gb(stats),
                 total_bytes=stats.total_bytes,
                 free_bytes=stats.free_bytes,
                 provisioned_bytes=stats.provisioned_bytes,
@@ -217,18 +235,40 @@ class VolumeManager:
             due = time.monotonic() - self._last_report >= STATS_MIN_INTERVAL
             self._stats_pending = not due
         if due:
-            self._report_quietly()
+            self.report_stats_quietly()
 
     def report_stats_if_pending(self) -> None:
         """Send a report that ``stats_changed`` held back (periodic task, shutdown)."""
         if self._stats_pending:
-            self._report_quietly()
+            self.report_stats_quietly()
 
-    def _report_quietly(self) -> None:
+    def report_stats_quietly(self) -> None:
+        """Report now; a failure is logged (the next report retries)."""
         try:
             self.report_stats()
         except errors.HearthError as exc:  # a missed report is retried by the next one
             LOG.warning("capacity report of backend %s failed: %s", self.host, exc)
+
+    def _capabilities(self, stats: base.BackendStats) -> dict[str, Any]:
+        thin = self.settings.thin_provisioning and stats.thin_provisioning
+        return {
+            "volume_backend_name": self.host,
+            "driver": self.driver.driver_name,
+            "clone_mode": stats.clone_mode,
+            "thin_provisioning": thin,
+            "max_over_subscription_ratio": self.settings.max_over_subscription_ratio,
+            "reserved_percentage": self.settings.reserved_percentage,
+            **self.settings.capabilities,
+        }
+
+    def _capacity_limit_gb(self, stats: base.BackendStats) -> int:
+        """GiB the scheduler may promise: capacity, times the over-subscription ratio on a
+        thin backend, less the reserve."""
+        total_gb = self.settings.capacity_gb or stats.total_bytes / base.GiB
+        thin = self.settings.thin_provisioning and stats.thin_provisioning
+        ratio = self.settings.max_over_subscription_ratio if thin else 1.0
+        usable = 1 - self.settings.reserved_percentage / 100
+        return int(total_gb * ratio * usable)
 
     @contextlib.contextmanager
     def _source_lock(self, volume: models.Volume) -> Iterator[None]:
@@ -273,3 +313,44 @@ def _snapshot_ref(snapshot: models.Snapshot) -> base.SnapshotRef:
     return base.SnapshotRef(
         snapshot.id, snapshot.volume_id, snapshot.volume_size, snapshot.provider_location
     )
+
+
+class VolumeEndpoint:
+    """What the bus dispatches to a volume manager (queue ``volume.<backend>``)."""
+
+    RPC_VERSION = "1.0"
+    RPC_METHODS = frozenset(
+        {"create_volume", "delete_volume", "create_snapshot", "delete_snapshot", "extend_volume"}
+    )
+
+    def __init__(self, manager: VolumeManager) -> None:
+        self.manager = manager
+
+    def create_volume(
+        self,
+        context: RequestContext,
+        volume_id: str,
+        request_spec: dict[str, Any],
+        filter_properties: dict[str, Any],
+        allow_reschedule: bool = True,
+    ) -> None:
+        with self.manager.db.transaction() as session:
+            volume = volumes.find(session, volume_id)
+        if volume is None:
+            LOG.info("volume %s is gone; its create is dropped", volume_id)
+            return
+        self.manager.create_volume(
+            context, volume, request_spec, filter_properties, allow_reschedule
+        )
+
+    def delete_volume(self, context: RequestContext, volume_id: str) -> None:
+        self.manager.delete_volume(context, volume_id)
+
+    def create_snapshot(self, context: RequestContext, snapshot_id: str) -> None:
+        self.manager.create_snapshot(context, snapshot_id)
+
+    def delete_snapshot(self, context: RequestContext, snapshot_id: str) -> None:
+        self.manager.delete_snapshot(context, snapshot_id)
+
+    def extend_volume(self, context: RequestContext, volume_id: str, new_size: int) -> None:
+        self.manager.extend_volume(context, volume_id, new_size)

@@ -79,13 +79,28 @@ def test_deleting_a_volume_with_snapshots_is_refused(run: Any) -> None:
 
 
 def test_types_and_messages_and_backends_are_listed(run: Any) -> None:
-    created = as_json(run("--format", "json", "type", "create", "gold", "--property", "tier=1"))
-    assert created["extra_specs"] == {"tier": "1"}
+    created = as_json(
+        run(
+            "--format", "json", "type", "create", "local", "--property", "volume_backend_name=local"
+        )
+    )
+    assert created["extra_specs"] == {"volume_backend_name": "local"}
+    run("type", "create", "gold", "--property", "tier=gold")
     names = [t["name"] for t in as_json(run("--format", "json", "type", "list"))]
-    assert names == ["__DEFAULT__", "gold"]
-    volume = as_json(run("--format", "json", "volume", "create", "--size", "1", "--type", "gold"))
-    assert volume["volume_type"] == "gold"
+    assert names == ["__DEFAULT__", "gold", "local"]
+    volume = as_json(run("--format", "json", "volume", "create", "--size", "1", "--type", "local"))
+    assert volume["volume_type"] == "local"
     assert as_json(run("--format", "json", "message", "list")) == []
+
+    failed = run("volume", "create", "--size", "1", "--type", "gold")
+
+    assert failed.exit_code == 1
+    assert failed.stderr == (
+        "Error: Failed to create volume: "
+        "No backend can take the volume: no backend matches volume type 'gold'\n"
+    )
+    [message] = as_json(run("--format", "json", "message", "list"))
+    assert message["detail_code"] == "no_valid_backend"
     [backend] = as_json(run("--format", "json", "backend", "list"))
     assert backend["name"] == "local"
     assert backend["clone_mode"] in ("reflink", "copy")

@@ -13,7 +13,7 @@ import pytest
 
 from hearth import errors
 from hearth.context import RequestContext
-from hearth.db import models, snapshots, statuses, user_messages, volumes
+from hearth.db import backends, models, snapshots, statuses, user_messages, volumes
 from hearth.service.facade import Hearth
 from hearth.volume.flows import create_volume
 from tests.fakes import FakeDriver
@@ -43,7 +43,8 @@ class RecordingScheduler:
 
 
 def creating_volume(hearth: Hearth, **fields: Any) -> models.Volume:
-    """A volume row as the request layer leaves it: ``creating``, placed on ``local``."""
+    """A volume row as the scheduler leaves it: ``creating``, placed on ``local`` (when no
+    other host is given) with its size claimed there."""
     values: dict[str, Any] = {
         "project_id": "admin",
         "user_id": "admin",
@@ -54,7 +55,14 @@ def creating_volume(hearth: Hearth, **fields: Any) -> models.Volume:
         **fields,
     }
     with hearth.services.db.transaction() as session:
+        if values["host"] == "local":
+            assert backends.claim(session, "local", values["size"])
         return volumes.create(session, **values)
+
+
+def allocated_gb(hearth: Hearth, backend: str = "local") -> int:
+    with hearth.services.db.transaction() as session:
+        return backends.get(session, backend).allocated_capacity_gb
 
 
 def run_flow(
@@ -151,11 +159,15 @@ def test_driver_failure_reverts_to_error_with_a_user_message_and_leaves_no_volum
     volume = hearth.create_volume(size=1)
 
     assert volume.status == "error"
+    assert volume.host is None  # nothing is left on the backend: its claim was released
+    assert volume.reschedule_count == 1
     assert volume.id not in fake_driver.volumes  # it was made, then removed by the revert
     [message] = messages_for(hearth, volume.id)
-    assert message.detail_code == "backend_error"
+    assert message.detail_code == "no_valid_backend"  # rescheduled, but no other backend
     assert message.message == (
-        "Failed to create volume: The storage backend failed to create the volume."
+        "Failed to create volume: No backend can take the volume: every backend that could "
+        "take it failed (local); the last failure: The storage backend failed to create "
+        "the volume."
     )
     assert "/x" not in message.message
     assert event_types(sent, volume.id) == ["volume.create.start", "volume.create.error"]
@@ -235,7 +247,8 @@ def test_with_rescheduling_off_a_reschedulable_failure_ends_in_error(
 
     assert scheduler.casts == []
     row = hearth.get_volume(volume.id)
-    assert (row.status, row.host) == ("error", "local")
+    assert (row.status, row.host) == ("error", None)  # nothing left there: claim released
+    assert allocated_gb(hearth) == 0
     assert messages_for(hearth, volume.id)[0].detail_code == "backend_full"
 
 
@@ -259,12 +272,16 @@ def test_with_rescheduling_on_the_scheduler_gets_the_attempt_and_cause_and_the_h
     retry = cast["filters"]["retry"]
     assert retry["num_attempts"] == 1
     assert retry["backends"] == ["local"]
-    assert retry["exc_reason"].startswith("backend_error: ")
+    assert retry["exc_code"] == "backend_error"
+    assert retry["exc_reason"] == "The storage backend failed to create the volume."
     row = hearth.get_volume(volume.id)
     assert row.status == "creating"
     assert row.host is None
+    assert allocated_gb(hearth) == 0  # the failed backend got its capacity back
     assert row.reschedule_count == 1
-    assert row.last_reschedule_cause == retry["exc_reason"]
+    assert row.last_reschedule_cause == (
+        "backend_error: The storage backend failed to create the volume."
+    )
     assert volume.id not in fake_driver.volumes
     assert messages_for(hearth, volume.id) == []
     assert "volume.create.error" not in event_types(sent, volume.id)

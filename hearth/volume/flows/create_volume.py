@@ -20,7 +20,7 @@ from taskflow.types import failure as ft
 
 from hearth import errors, messages, notifications
 from hearth.context import RequestContext
-from hearth.db import models, snapshots, statuses, volumes
+from hearth.db import backends, models, snapshots, statuses, volumes
 from hearth.db.session import Database
 from hearth.volume.drivers import base
 from hearth.volume.flows import engine, sources
@@ -92,10 +92,12 @@ class OnFailureRescheduleTask(HearthTask):
 
     If rescheduling doesn't occur this task errors out the volume.
 
-    Reversion strategy: delete whatever the backend made for the volume, then either
-    (rescheduling on, failure of a reschedulable class) clear the host, record the attempt
-    and its cause, and cast the request back to the scheduler for attempt X of Y
-    elsewhere; or set ``error`` with a user message and a ``create.error`` notification.
+    Reversion strategy: delete whatever the backend made for the volume and give the
+    backend its claimed capacity back, then either (rescheduling on, failure of a
+    reschedulable class) clear the host, record the attempt and its cause, and cast the
+    request back to the scheduler for attempt X of Y elsewhere; or set ``error`` with a user
+    message and a ``create.error`` notification. If the delete fails the row keeps its host
+    (and claim): it owns what is left on the backend.
     """
 
     def __init__(
@@ -140,16 +142,18 @@ class OnFailureRescheduleTask(HearthTask):
                 return
             except Exception as cast_error:
                 LOG.error("rescheduling volume %s failed: %s", volume.id, cast_error)
-        error_out(self.db, context, volume.id, cause)
+        error_out(self.db, context, volume.id, cause, free_backend=True)
 
     def _reschedule(self, volume_id: str, cause: BaseException, kwargs: dict[str, Any]) -> None:
         filter_properties = dict(kwargs["filter_properties"])
         retry = dict(filter_properties.get("retry") or {})
-        retry["exc_reason"] = f"{errors.code_of(cause)}: {errors.user_message_of(cause)}"
+        retry["exc_reason"] = errors.user_message_of(cause)
+        retry["exc_code"] = errors.code_of(cause)
         filter_properties["retry"] = retry
         with self.db.transaction() as session:
             row = volumes.get(session, volume_id)
-            moved = volumes.set_status(
+            host, size = row.host, row.size  # the update below refreshes ``row``
+            if not volumes.set_status(
                 session,
                 volume_id,
                 statuses.VolumeStatus.CREATING,
@@ -157,12 +161,13 @@ class OnFailureRescheduleTask(HearthTask):
                 host=None,
                 scheduled_at=None,
                 reschedule_count=row.reschedule_count + 1,
-                last_reschedule_cause=retry["exc_reason"],
-            )
-        if not moved:
-            raise errors.InvalidStatus(
-                action="reschedule", kind="volume", resource_id=volume_id, status=row.status
-            )
+                last_reschedule_cause=f"{retry['exc_code']}: {retry['exc_reason']}",
+            ):
+                raise errors.InvalidStatus(
+                    action="reschedule", kind="volume", resource_id=volume_id, status=row.status
+                )
+            if host is not None:
+                backends.release(session, host, size)
         assert self.scheduler_rpcapi is not None
         LOG.info(
             "rescheduling volume %s after attempt %s: %s",
@@ -374,20 +379,37 @@ def _steady_tasks(
 
 
 def error_out(
-    db: Database, context: RequestContext, volume_id: str, cause: BaseException | None
+    db: Database,
+    context: RequestContext,
+    volume_id: str,
+    cause: BaseException | None,
+    *,
+    free_backend: bool = False,
 ) -> None:
     """Put a volume whose create failed in ``error``, with a user message and a
-    ``create.error`` notification, in one transaction. Never raises."""
+    ``create.error`` notification, in one transaction. Never raises.
+
+    ``free_backend``: the backend holds nothing of the volume any more, so the row gives
+    up its host and the backend gets the claimed capacity back.
+    """
     error = cause if cause is not None else errors.HearthError()
     try:
         with db.transaction() as session:
+            row = volumes.find(session, volume_id)
+            if row is None or row.status not in statuses.CREATE_IN_PROGRESS:
+                return
+            fields: dict[str, Any] = {}
+            if free_backend and row.host is not None:
+                backends.release(session, row.host, row.size)
+                fields["host"] = None
             if not volumes.set_status(
                 session,
                 volume_id,
                 statuses.VolumeStatus.ERROR,
                 expected=statuses.CREATE_IN_PROGRESS,
+                **fields,
             ):
-                return
+                raise errors.Conflict(reason="the volume changed under its failed create")
             messages.record_failure(
                 session,
                 context,

@@ -1,0 +1,66 @@
+"""Casts to volume managers: one queue per backend, ``volume.<backend>``.
+
+Used by the request layer (deletes, snapshots, extends) and by the scheduler (creates).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hearth import rpc
+from hearth.context import RequestContext
+
+VERSION = "1.0"
+
+
+def topic(backend: str) -> str:
+    """The queue of one backend's manager."""
+    return f"volume.{backend}"
+
+
+class VolumeAPI:
+    """Sends work to the manager of a backend, wherever it runs."""
+
+    def __init__(self, bus: rpc.Bus) -> None:
+        self._bus = bus
+
+    def create_volume(
+        self,
+        context: RequestContext,
+        host: str,
+        volume_id: str,
+        request_spec: dict[str, Any],
+        filter_properties: dict[str, Any],
+        allow_reschedule: bool = True,
+    ) -> None:
+        """Create a volume the scheduler placed on ``host``."""
+        self._cast(
+            host,
+            "create_volume",
+            context,
+            volume_id=volume_id,
+            request_spec=request_spec,
+            filter_properties=filter_properties,
+            allow_reschedule=allow_reschedule,
+        )
+
+    def delete_volume(self, context: RequestContext, host: str, volume_id: str) -> None:
+        """Delete a ``deleting`` volume's data and row."""
+        self._cast(host, "delete_volume", context, volume_id=volume_id)
+
+    def create_snapshot(self, context: RequestContext, host: str, snapshot_id: str) -> None:
+        """Capture a ``creating`` snapshot."""
+        self._cast(host, "create_snapshot", context, snapshot_id=snapshot_id)
+
+    def delete_snapshot(self, context: RequestContext, host: str, snapshot_id: str) -> None:
+        """Delete a ``deleting`` snapshot."""
+        self._cast(host, "delete_snapshot", context, snapshot_id=snapshot_id)
+
+    def extend_volume(
+        self, context: RequestContext, host: str, volume_id: str, new_size: int
+    ) -> None:
+        """Grow an ``extending`` volume."""
+        self._cast(host, "extend_volume", context, volume_id=volume_id, new_size=new_size)
+
+    def _cast(self, host: str, method: str, context: RequestContext, **args: Any) -> None:
+        self._bus.cast(topic(host), method, context, VERSION, **args)
