@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -22,7 +24,10 @@ from hearth import config, errors
 from hearth.context import RequestContext
 from hearth.db import models, statuses
 from hearth.db.session import Database
+from hearth.service import wiring
 from hearth.service.facade import Hearth
+
+LOG = logging.getLogger("hearth")
 
 VOLUME_COLUMNS = ("id", "name", "status", "size", "volume_type", "bootable", "host")
 SNAPSHOT_COLUMNS = ("id", "name", "status", "size", "volume_id")
@@ -41,8 +46,16 @@ class Options:
         return config.load(data_dir=self.data_dir, config_file=self.config_file)
 
     @contextmanager
-    def hearth(self) -> Iterator[Hearth]:
-        with Hearth.open(settings=self.settings(), context=self.context) as opened:
+    def hearth(self, *, serve: bool | None = None) -> Iterator[Hearth]:
+        """Hearth for one command; ``serve=False`` for commands that only read."""
+        try:
+            opened = Hearth.open(settings=self.settings(), context=self.context, serve=serve)
+        except errors.BackendBusy as exc:
+            raise click.ClickException(
+                f"{exc.user_message} With the in-process memory:// bus a command cannot reach "
+                "a running `hearth serve`: use its API, or give both a broker ([bus] url)."
+            ) from exc
+        with opened:
             yield opened
 
 
@@ -78,7 +91,10 @@ def cli(
     verbose: bool,
 ) -> None:
     """Hearth: block-storage volumes on this machine."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
+    )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     options = Options(data_dir, config_file, fmt)
     if project is not None:
@@ -119,7 +135,7 @@ def volume_create(options: Options, /, properties: Sequence[str], **fields: Any)
 @pass_options
 def volume_list(options: Options, name: str | None) -> None:
     """List volumes."""
-    with options.hearth() as hearth:
+    with options.hearth(serve=False) as hearth:
         rows = [_volume_view(v) for v in hearth.list_volumes(name=name)]
     _emit_list(options, rows, VOLUME_COLUMNS)
 
@@ -129,7 +145,7 @@ def volume_list(options: Options, name: str | None) -> None:
 @pass_options
 def volume_show(options: Options, volume_id: str) -> None:
     """Show one volume."""
-    with options.hearth() as hearth:
+    with options.hearth(serve=False) as hearth:
         _emit(options, _volume_view(hearth.get_volume(volume_id)))
 
 
@@ -147,7 +163,7 @@ def volume_delete(options: Options, volume_ids: Sequence[str]) -> None:
 @pass_options
 def volume_path(options: Options, volume_id: str) -> None:
     """Print where a file-backend volume's bytes live (to attach it, e.g. to a VM)."""
-    with options.hearth() as hearth:
+    with options.hearth(serve=False) as hearth:
         click.echo(str(hearth.volume_path(volume_id)))
 
 
@@ -190,7 +206,7 @@ def snapshot_create(
 @pass_options
 def snapshot_list(options: Options, volume_id: str | None) -> None:
     """List snapshots."""
-    with options.hearth() as hearth:
+    with options.hearth(serve=False) as hearth:
         rows = [_snapshot_view(s) for s in hearth.list_snapshots(volume_id=volume_id)]
     _emit_list(options, rows, SNAPSHOT_COLUMNS)
 
@@ -200,7 +216,7 @@ def snapshot_list(options: Options, volume_id: str | None) -> None:
 @pass_options
 def snapshot_show(options: Options, snapshot_id: str) -> None:
     """Show one snapshot."""
-    with options.hearth() as hearth:
+    with options.hearth(serve=False) as hearth:
         _emit(options, _snapshot_view(hearth.get_snapshot(snapshot_id)))
 
 
@@ -211,6 +227,41 @@ def snapshot_delete(options: Options, snapshot_ids: Sequence[str]) -> None:
     """Delete snapshots."""
     with options.hearth() as hearth:
         _each(snapshot_ids, hearth.delete_snapshot)
+
+
+# processes
+
+
+@cli.command()
+@click.option(
+    "--role",
+    "roles",
+    type=click.Choice(["all", "scheduler", "volume"]),
+    multiple=True,
+    default=["all"],
+    help="What this process serves (repeatable) [all].",
+)
+@click.option(
+    "--backend", "backends", multiple=True, help="With --role volume: serve only these backends."
+)
+@pass_options
+def serve(options: Options, roles: Sequence[str], backends: Sequence[str]) -> None:
+    """Run Hearth's services until SIGTERM or Ctrl-C."""
+    chosen = {"scheduler", "volume"} if "all" in roles else set(roles)
+    settings = options.settings()
+    services = wiring.build(settings, roles=chosen, backends=list(backends) or None)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        services.start()
+        served = ", ".join(sorted(services.managers)) or "none"
+        LOG.warning(
+            "hearth serving %s; backends: %s; bus %s", sorted(chosen), served, settings.bus.url
+        )
+        stop.wait()
+    finally:
+        services.stop()
 
 
 # volume types, messages, backends, database
@@ -246,7 +297,7 @@ def type_create(
 @pass_options
 def type_list(options: Options) -> None:
     """List volume types."""
-    with options.hearth() as hearth:
+    with options.hearth(serve=False) as hearth:
         rows = [_type_view(t) for t in hearth.list_volume_types()]
     _emit_list(options, rows, ("id", "name", "is_public", "extra_specs"))
 
@@ -270,7 +321,7 @@ def message() -> None:
 @pass_options
 def message_list(options: Options, resource_id: str | None) -> None:
     """List user messages."""
-    with options.hearth() as hearth:
+    with options.hearth(serve=False) as hearth:
         rows = [_message_view(m) for m in hearth.list_messages(resource_id=resource_id)]
     _emit_list(options, rows, ("id", "resource_uuid", "detail_code", "message", "created_at"))
 
@@ -284,7 +335,7 @@ def backend() -> None:
 @pass_options
 def backend_list(options: Options) -> None:
     """Each backend's capacity as last reported."""
-    with options.hearth() as hearth:
+    with options.hearth(serve=False) as hearth:
         rows = [_backend_view(b) for b in hearth.list_backends()]
     columns = ("name", "driver", "clone_mode", "total_gb", "free_gb", "provisioned_gb")
     _emit_list(options, rows, columns)

@@ -104,7 +104,7 @@ class Bus:
         for server in self._servers:
             server.stop_consuming()
         for server in self._servers:
-            server.stop()
+            server.stop()  # a no-op for servers already stopped
         self._servers.clear()
         with self._lock:
             self._reset_publisher()
@@ -150,7 +150,8 @@ class Server:
     def stop(self) -> None:
         """Stop taking messages, then wait for the workers to finish what they hold."""
         self._stopping.set()
-        self._thread.join()
+        if self._thread.is_alive():
+            self._thread.join()
         self._pool.shutdown(wait=True)
 
     @property

@@ -10,6 +10,7 @@ Conftest files re-export the fixtures: ``from tests.db_backends import database,
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import uuid
@@ -61,6 +62,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'hearth.sqlite'}"
         return
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards (skips -- or fails
+    under CI=true -- when the server is unreachable)."""
     reason = postgres_unreachable_reason()
     require(reason is None, reason or "")
     name = f"hearth_test_{uuid.uuid4().hex[:12]}"

@@ -80,7 +80,9 @@ class Volume(Base):
     """Name of the backend that holds (or is creating) the volume."""
     availability_zone: Mapped[str] = mapped_column(String(255))
     volume_type_id: Mapped[str | None] = mapped_column(ForeignKey("volume_types.id"))
-    volume_type: Mapped[VolumeType | None] = relationship(lazy="joined")
+    volume_type: Mapped[VolumeType | None] = relationship(lazy="raise")
+    """Loaded only when asked for (``volumes.get(..., with_type=True)``): the create path
+    never needs it and a join on every read costs."""
     bootable: Mapped[bool] = mapped_column(Boolean, default=False)
     snapshot_id: Mapped[str | None] = mapped_column(String(36))
     source_volid: Mapped[str | None] = mapped_column(String(36))

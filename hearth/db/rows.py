@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session
 
 from hearth.db import models
+from hearth.db import session as db_session
 
 
 class _ProjectRow(Protocol):
@@ -33,10 +34,14 @@ def insert(session: Session, model: type[RowT], fields: dict[str, Any]) -> RowT:
 
 
 def find_in_project(
-    session: Session, model: type[RowT], row_id: str, project_id: str | None
+    session: Session,
+    model: type[RowT],
+    row_id: str,
+    project_id: str | None,
+    options: Sequence[Any] = (),
 ) -> RowT | None:
     """The row with that id, or None; with ``project_id``, only that project's row."""
-    row = session.get(model, row_id)
+    row = session.get(model, row_id, options=options)
     if row is None or (project_id is not None and getattr(row, "project_id", None) != project_id):
         return None
     return row
@@ -58,9 +63,13 @@ def compare_and_set_status(
     """One UPDATE that changes the status only if the current one is ``expected``.
 
     Returns False, changing nothing, when the row is gone or in another status. Safe against
-    a concurrent writer on every database (the WHERE clause is the check).
+    a concurrent writer on every database (the WHERE clause is the check). Subscribers of
+    the table's topic (``Database.subscribe``) get the id after the commit.
     """
-    return _update(session, model, row_id, expected, {"status": status, **fields})
+    changed = _update(session, model, row_id, expected, {"status": status, **fields})
+    if changed:
+        db_session.touch(session, model.__tablename__, row_id)
+    return changed
 
 
 def _update(
@@ -81,5 +90,7 @@ def _update(
 
 
 def delete(session: Session, model: type[Any], row_id: str) -> None:
-    """Remove a row by id (a no-op when it is already gone)."""
+    """Remove a row by id (a no-op when it is already gone); subscribers of the table's
+    topic get the id after the commit."""
     session.execute(sa.delete(model).where(model.id == row_id))
+    db_session.touch(session, model.__tablename__, row_id)

@@ -4,8 +4,10 @@ Every component gets one :class:`Database` from the composition root and opens s
 transactions with :meth:`Database.transaction`. Library exceptions stop here: SQLAlchemy's
 errors leave this module as :mod:`hearth.errors` classes.
 
-SQLite runs in WAL mode and every transaction starts with ``BEGIN IMMEDIATE``: writers queue
-on SQLite's lock (with a busy timeout) instead of failing when a read upgrades to a write.
+SQLite runs in WAL mode. A :meth:`Database.transaction` starts with ``BEGIN IMMEDIATE``:
+writers queue on SQLite's one write lock (with a busy timeout) instead of failing when a
+read upgrades to a write. A :meth:`Database.read` runs on its own pool with a plain
+``BEGIN``: in WAL mode readers never wait for writers, nor writers for them.
 """
 
 from __future__ import annotations
@@ -38,8 +40,12 @@ class Database:
 
     def __init__(self, url: str, *, sqlite_synchronous: str = "NORMAL") -> None:
         self.url = sa.make_url(url)
-        self.engine = _create_engine(self.url, sqlite_synchronous)
+        self.engine = _create_engine(self.url, sqlite_synchronous, "BEGIN IMMEDIATE")
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = (
+            _create_engine(self.url, sqlite_synchronous, "BEGIN") if self.is_sqlite else self.engine
+        )
+        self._read_sessions = sessionmaker(self._reader, expire_on_commit=False)
         self._subscribers: dict[str, list[Callable[[list[Any]], None]]] = {}
         self._lock = threading.Lock()
 
@@ -47,6 +53,20 @@ class Database:
     def is_sqlite(self) -> bool:
         """True for the embedded SQLite database."""
         return self.url.get_backend_name() == "sqlite"
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only transaction (one consistent snapshot); never use it to write."""
+        session = self._read_sessions()
+        try:
+            with session.begin():  # its commit writes nothing; a rollback would expire rows
+                yield session
+        except exc.OperationalError as error:
+            raise errors.DatabaseUnavailable(detail=str(error.orig)) from error
+        except exc.DBAPIError as error:
+            raise errors.HearthError(detail=str(error.orig)) from error
+        finally:
+            session.close()
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -88,6 +108,7 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        self._reader.dispose()
 
     def _signal(self, topics: dict[str, list[Any]]) -> None:
         for topic, items in topics.items():
@@ -110,7 +131,7 @@ def _alembic_config() -> AlembicConfig:
     return config
 
 
-def _create_engine(url: sa.URL, sqlite_synchronous: str) -> Engine:
+def _create_engine(url: sa.URL, sqlite_synchronous: str, begin: str) -> Engine:
     if url.get_backend_name() != "sqlite":
         return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=40)
     if url.database and url.database != ":memory:":
@@ -131,6 +152,6 @@ def _create_engine(url: sa.URL, sqlite_synchronous: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(begin)
 
     return engine

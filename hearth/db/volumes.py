@@ -6,6 +6,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import orm
 from sqlalchemy.orm import Session
 
 from hearth import errors
@@ -19,14 +20,28 @@ def create(session: Session, **fields: Any) -> Volume:
     return rows.insert(session, Volume, fields)
 
 
-def find(session: Session, volume_id: str, *, project_id: str | None = None) -> Volume | None:
-    """The volume, or None. With ``project_id``, only a volume of that project."""
-    return rows.find_in_project(session, Volume, volume_id, project_id)
+def find(
+    session: Session,
+    volume_id: str,
+    *,
+    project_id: str | None = None,
+    with_type: bool = False,
+) -> Volume | None:
+    """The volume, or None. With ``project_id``, only a volume of that project;
+    ``with_type`` also loads its volume type."""
+    options = [orm.joinedload(Volume.volume_type)] if with_type else []
+    return rows.find_in_project(session, Volume, volume_id, project_id, options)
 
 
-def get(session: Session, volume_id: str, *, project_id: str | None = None) -> Volume:
+def get(
+    session: Session,
+    volume_id: str,
+    *,
+    project_id: str | None = None,
+    with_type: bool = False,
+) -> Volume:
     """The volume; raises VolumeNotFound (also for another project's volume)."""
-    volume = find(session, volume_id, project_id=project_id)
+    volume = find(session, volume_id, project_id=project_id, with_type=with_type)
     if volume is None:
         raise errors.VolumeNotFound(volume_id=volume_id)
     return volume
@@ -50,9 +65,12 @@ def find_all(
     statuses: Collection[str] | None = None,
     name: str | None = None,
     limit: int | None = None,
+    with_type: bool = False,
 ) -> Sequence[Volume]:
     """Volumes matching every given filter, oldest first."""
     query = sa.select(Volume).order_by(Volume.created_at, Volume.id)
+    if with_type:
+        query = query.options(orm.joinedload(Volume.volume_type))
     if project_id is not None:
         query = query.where(Volume.project_id == project_id)
     if host is not None:

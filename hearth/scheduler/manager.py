@@ -55,7 +55,7 @@ class SchedulerManager:
     ) -> None:
         """Place a ``creating`` volume and cast its create to the chosen backend."""
         retry = _next_attempt(filter_properties)
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             volume = volumes.find(session, volume_id)
         if volume is None or volume.status != statuses.VolumeStatus.CREATING or volume.host:
             LOG.info("volume %s no longer waits for a backend; request dropped", volume_id)
@@ -87,7 +87,7 @@ class SchedulerManager:
         """Choose a backend, claim the volume's size there and record it as its host."""
         tried = frozenset(() if self.settings.retry_same_backend else retry["backends"])
         request = _placement_request(volume, request_spec, retry, tried, self.settings)
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             states = [_state(row) for row in backends.find_all(session)]
         candidates = filters.select(states, request)
         for backend in weighers.order(candidates, self.settings.weigher):

@@ -12,15 +12,15 @@ the work on the bus (creates to the scheduler, the rest to the volume's backend)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from hearth import config, errors, notifications, rpc
+from hearth import config, errors, notifications
 from hearth.context import RequestContext
 from hearth.db import backends, models, snapshots, statuses, user_messages, volume_types, volumes
-from hearth.service import requests, wiring
+from hearth.service import requests, watch, wiring
 from hearth.volume.drivers import file
 from hearth.volume.flows import create_volume
 
@@ -31,6 +31,7 @@ class Hearth:
     def __init__(self, services: wiring.Services, context: RequestContext) -> None:
         self.services = services
         self.context = context
+        self._watch = watch.StatusWatch(services.db)
 
     @classmethod
     def open(
@@ -41,10 +42,20 @@ class Hearth:
         settings: config.Settings | None = None,
         context: RequestContext | None = None,
         extra_notification_drivers: Sequence[notifications.NotificationDriver] = (),
+        serve: bool | None = None,
     ) -> Hearth:
-        """Open (and on first use, create) a Hearth data directory."""
+        """Open (and on first use, create) a Hearth data directory.
+
+        ``serve``: run the scheduler and the backends' managers in this process. Default:
+        yes with the in-process memory:// bus, no with a broker (``hearth serve`` processes
+        do the work). ``serve=False`` suits reading only.
+        """
         chosen = settings or config.load(data_dir=data_dir, config_file=config_file)
-        services = wiring.build(chosen, extra_notification_drivers=extra_notification_drivers)
+        services = wiring.build(
+            chosen,
+            roles=None if serve is None else (wiring.ALL_ROLES if serve else ()),
+            extra_notification_drivers=extra_notification_drivers,
+        )
         try:
             services.start()
         except BaseException:
@@ -96,20 +107,24 @@ class Hearth:
             create_volume.error_out(self.services.db, ctx, volume.id, exc)
             raise
         if wait:
-            self._wait(lambda: self._volume_settled(volume.id, statuses.CREATE_IN_PROGRESS))
+            self._watch.wait(
+                volume.id, lambda: self._volume_settled(volume.id, statuses.CREATE_IN_PROGRESS)
+            )
         return self.get_volume(volume.id, context=ctx)
 
     def get_volume(self, volume_id: str, *, context: RequestContext | None = None) -> models.Volume:
         """A volume of the caller's project (any project for admins)."""
-        with self.services.db.transaction() as session:
-            return volumes.get(session, volume_id, project_id=self._scope(context))
+        with self.services.db.read() as session:
+            return volumes.get(session, volume_id, project_id=self._scope(context), with_type=True)
 
     def list_volumes(
         self, *, context: RequestContext | None = None, name: str | None = None
     ) -> Sequence[models.Volume]:
         """The caller's volumes (every project's for admins), oldest first."""
-        with self.services.db.transaction() as session:
-            return volumes.find_all(session, project_id=self._scope(context), name=name)
+        with self.services.db.read() as session:
+            return volumes.find_all(
+                session, project_id=self._scope(context), name=name, with_type=True
+            )
 
     def delete_volume(
         self, volume_id: str, *, context: RequestContext | None = None, wait: bool = True
@@ -123,7 +138,9 @@ class Hearth:
             return
         self.services.volume_api.delete_volume(ctx, host, volume_id)
         if wait:
-            self._wait(lambda: self._volume_settled(volume_id, {statuses.VolumeStatus.DELETING}))
+            self._watch.wait(
+                volume_id, lambda: self._volume_settled(volume_id, {statuses.VolumeStatus.DELETING})
+            )
 
     def extend_volume(
         self,
@@ -141,7 +158,10 @@ class Hearth:
         assert volume.host is not None
         self.services.volume_api.extend_volume(ctx, volume.host, volume_id, int(new_size))
         if wait:
-            self._wait(lambda: self._volume_settled(volume_id, {statuses.VolumeStatus.EXTENDING}))
+            self._watch.wait(
+                volume_id,
+                lambda: self._volume_settled(volume_id, {statuses.VolumeStatus.EXTENDING}),
+            )
         return self.get_volume(volume_id, context=ctx)
 
     def volume_path(self, volume_id: str) -> Path:
@@ -173,8 +193,9 @@ class Hearth:
         assert host is not None, "only a placed, available volume can be snapshotted"
         self.services.volume_api.create_snapshot(ctx, host, snapshot.id)
         if wait:
-            self._wait(
-                lambda: self._snapshot_settled(snapshot.id, {statuses.SnapshotStatus.CREATING})
+            self._watch.wait(
+                snapshot.id,
+                lambda: self._snapshot_settled(snapshot.id, {statuses.SnapshotStatus.CREATING}),
             )
         return self.get_snapshot(snapshot.id, context=ctx)
 
@@ -182,14 +203,14 @@ class Hearth:
         self, snapshot_id: str, *, context: RequestContext | None = None
     ) -> models.Snapshot:
         """A snapshot of the caller's project (any project for admins)."""
-        with self.services.db.transaction() as session:
+        with self.services.db.read() as session:
             return snapshots.get(session, snapshot_id, project_id=self._scope(context))
 
     def list_snapshots(
         self, *, context: RequestContext | None = None, volume_id: str | None = None
     ) -> Sequence[models.Snapshot]:
         """The caller's snapshots, oldest first."""
-        with self.services.db.transaction() as session:
+        with self.services.db.read() as session:
             return snapshots.find_all(session, project_id=self._scope(context), volume_id=volume_id)
 
     def delete_snapshot(
@@ -203,8 +224,9 @@ class Hearth:
         assert host is not None, "a snapshot's volume is placed"
         self.services.volume_api.delete_snapshot(ctx, host, snapshot_id)
         if wait:
-            self._wait(
-                lambda: self._snapshot_settled(snapshot_id, {statuses.SnapshotStatus.DELETING})
+            self._watch.wait(
+                snapshot_id,
+                lambda: self._snapshot_settled(snapshot_id, {statuses.SnapshotStatus.DELETING}),
             )
 
     # volume types, messages, backends
@@ -231,7 +253,7 @@ class Hearth:
 
     def list_volume_types(self) -> Sequence[models.VolumeType]:
         """Every volume type."""
-        with self.services.db.transaction() as session:
+        with self.services.db.read() as session:
             return volume_types.find_all(session)
 
     def delete_volume_type(self, name_or_id: str) -> None:
@@ -243,28 +265,25 @@ class Hearth:
         self, *, context: RequestContext | None = None, resource_id: str | None = None
     ) -> Sequence[models.UserMessage]:
         """User messages of the caller's project, oldest first."""
-        with self.services.db.transaction() as session:
+        with self.services.db.read() as session:
             return user_messages.find_all(
                 session, project_id=self._scope(context), resource_uuid=resource_id
             )
 
     def list_backends(self) -> Sequence[models.Backend]:
         """Every backend's last capacity report."""
-        with self.services.db.transaction() as session:
+        with self.services.db.read() as session:
             return backends.find_all(session)
 
     def _volume_settled(self, volume_id: str, passing: set[str] | frozenset[str]) -> bool:
-        with self.services.db.transaction() as session:
+        with self.services.db.read() as session:
             volume = volumes.find(session, volume_id)
         return volume is None or volume.status not in passing
 
     def _snapshot_settled(self, snapshot_id: str, passing: set[str]) -> bool:
-        with self.services.db.transaction() as session:
+        with self.services.db.read() as session:
             snapshot = snapshots.find(session, snapshot_id)
         return snapshot is None or snapshot.status not in passing
-
-    def _wait(self, settled: Callable[[], bool]) -> None:
-        rpc.wait_until(settled)
 
     def _scope(self, context: RequestContext | None) -> str | None:
         ctx = context or self.context

@@ -41,7 +41,9 @@ class Services:
     scheduler: SchedulerManager | None
     managers: dict[str, VolumeManager]
     memory_notifications: notifications.MemoryDriver | None = None
+    owns_bus: bool = True
     started: bool = False
+    _servers: list[rpc.Server] = field(default_factory=list)
     _stop_ticking: threading.Event = field(default_factory=threading.Event)
     _ticker: threading.Thread | None = None
 
@@ -58,9 +60,9 @@ class Services:
         for manager in self.managers.values():
             manager.init_host()
         for name, manager in self.managers.items():
-            self.bus.serve(volume_rpcapi.topic(name), VolumeEndpoint(manager))
+            self._servers.append(self.bus.serve(volume_rpcapi.topic(name), VolumeEndpoint(manager)))
         if self.scheduler is not None:
-            self.bus.serve(scheduler_rpcapi.TOPIC, self.scheduler)
+            self._servers.append(self.bus.serve(scheduler_rpcapi.TOPIC, self.scheduler))
         if self.managers:
             self._ticker = threading.Thread(target=self._tick, name="heartbeat", daemon=True)
             self._ticker.start()
@@ -70,7 +72,12 @@ class Services:
         self._stop_ticking.set()
         if self._ticker is not None:
             self._ticker.join()
-        self.bus.close()
+        for server in self._servers:
+            server.stop_consuming()
+        for server in self._servers:
+            server.stop()
+        if self.owns_bus:
+            self.bus.close()
         if self.started:
             for manager in self.managers.values():
                 manager.stop()
@@ -93,15 +100,18 @@ def build(
     backends: Collection[str] | None = None,
     extra_notification_drivers: Sequence[notifications.NotificationDriver] = (),
     drivers: Mapping[str, base.VolumeDriver] | None = None,
+    bus: rpc.Bus | None = None,
 ) -> Services:
     """Wire one process's components from settings (nothing is started yet).
 
     ``roles``: which of scheduler/volume this process serves; default: both with the
     in-process bus, none with a broker. ``backends``: which backends the volume role serves
     (default all configured). ``drivers`` replaces the driver of the backends it names
-    (tests use a fake driver).
+    (tests use a fake driver). ``bus``: share another process part's bus (several roles
+    built apart in one process); the caller closes it.
     """
-    bus = rpc.Bus(
+    shared_bus = bus
+    bus = shared_bus or rpc.Bus(
         settings.bus.url,
         namespace=settings.bus.namespace,
         workers=settings.bus.workers,
@@ -141,7 +151,17 @@ def build(
         else None
     )
     return Services(
-        settings, db, locks, bus, relay, scheduler_api, volume_api, scheduler, managers, memory
+        settings,
+        db,
+        locks,
+        bus,
+        relay,
+        scheduler_api,
+        volume_api,
+        scheduler,
+        managers,
+        memory,
+        owns_bus=shared_bus is None,
     )
 
 

@@ -334,7 +334,7 @@ class VolumeEndpoint:
         filter_properties: dict[str, Any],
         allow_reschedule: bool = True,
     ) -> None:
-        with self.manager.db.transaction() as session:
+        with self.manager.db.read() as session:
             volume = volumes.find(session, volume_id)
         if volume is None:
             LOG.info("volume %s is gone; its create is dropped", volume_id)

@@ -60,7 +60,7 @@ def new_snapshot(database: Database, volume_id: str, **fields: Any) -> str:
 
 def read_volume(database: Database, volume_id: str) -> volumes.Volume:
     with database.transaction() as session:
-        return volumes.get(session, volume_id)
+        return volumes.get(session, volume_id, with_type=True)
 
 
 def add_entry(database: Database, event_type: str) -> int:
@@ -242,8 +242,7 @@ def test_get_for_update_returns_the_volume_only_within_its_project(database: Dat
     with database.transaction() as session:
         volume = volumes.get_for_update(session, volume_id, project_id="project-a")
         assert volume.id == volume_id
-        assert volume.volume_type is not None
-        assert volume.volume_type.name == "__DEFAULT__"
+        assert volume.volume_type_id == type_id
     with pytest.raises(errors.VolumeNotFound), database.transaction() as session:
         volumes.get_for_update(session, volume_id, project_id="project-b")
     with pytest.raises(errors.VolumeNotFound), database.transaction() as session:

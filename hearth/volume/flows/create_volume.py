@@ -68,7 +68,7 @@ class ExtractVolumeRefTask(HearthTask):
         self.set_error = set_error
 
     def execute(self, context: RequestContext, volume: models.Volume) -> models.Volume:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             row = volumes.get(session, volume.id)
         if row.status not in statuses.CREATE_IN_PROGRESS:
             raise errors.InvalidStatus(
@@ -199,7 +199,7 @@ class ExtractVolumeSpecTask(HearthTask):
     def execute(
         self, context: RequestContext, volume: models.Volume, request_spec: dict[str, Any]
     ) -> VolumeSpec:
-        with self.db.transaction() as session:
+        with self.db.read() as session:
             row = volumes.get(session, volume.id)
             return _extract_spec(session, row)
 

@@ -1,0 +1,5 @@
+"""``python -m hearth``: the same as the ``hearth`` command."""
+
+from hearth.cli import main
+
+main()
