@@ -341,6 +341,30 @@ def backend_list(options: Options) -> None:
     _emit_list(options, rows, columns)
 
 
+@backend.command("audit")
+@click.option("--fix", is_flag=True, help="Repair what is found.")
+@click.option("--backend", "names", multiple=True, help="Only these backends.")
+@pass_options
+def backend_audit(options: Options, fix: bool, names: Sequence[str]) -> None:
+    """Compare backends' data with the database: orphans, missing data, unfinished work,
+    capacity drift. Exits 1 while something found is not fixed."""
+    with options.hearth(serve=None if fix else False) as hearth:
+        found = hearth.audit(fix=fix, backends=list(names) or None)
+    rows = [
+        {
+            "backend": f.backend,
+            "kind": f.kind,
+            "resource": f.resource_id,
+            "detail": f.detail,
+            "fixed": f.fixed,
+        }
+        for f in found
+    ]
+    _emit_list(options, rows, ("backend", "kind", "resource", "detail", "fixed"))
+    if any(not f.fixed for f in found):
+        sys.exit(1)
+
+
 @cli.group()
 def db() -> None:
     """Database maintenance."""

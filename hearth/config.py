@@ -95,6 +95,19 @@ class SchedulerSettings(_Section):
     """Seconds between two capacity reports of a volume manager (its heartbeat)."""
 
 
+class RecoverySettings(_Section):
+    """How unfinished work is found and finished after a crash (reconciliation)."""
+
+    stale_after: float = Field(default=120.0, gt=0)
+    """Seconds a create, delete or extend may sit unchanged and not in hand before a
+    running manager (or scheduler) takes it up again. At start-up every one is taken up."""
+    interval: float = Field(default=60.0, gt=0)
+    """Seconds between two reconciliation passes of a running service."""
+    max_resumes: int = Field(default=2, ge=0)
+    """Times a create is resumed after crashes before it is failed (a create that crashes
+    its service must not do so forever)."""
+
+
 class LockSettings(_Section):
     """Where locks on volumes and snapshots are held (a tooz backend URL)."""
 
@@ -133,6 +146,7 @@ class Settings(_Section):
     locks: LockSettings = LockSettings()
     bus: BusSettings = BusSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    recovery: RecoverySettings = RecoverySettings()
     notifications: NotificationSettings = NotificationSettings()
     limits: LimitSettings = LimitSettings()
 

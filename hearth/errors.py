@@ -31,6 +31,7 @@ Each class carries what the rest of Hearth needs to act on a failure:
     ├── ConfigError                  500  settings rejected at start-up
     ├── BackendBusy                  500  another process already serves this backend
     ├── NoValidBackend               500  the scheduler found no backend for a volume
+    ├── Interrupted                  500  work cut short by a crash and not resumed
     ├── DatabaseUnavailable          503  the database cannot be reached or is locked
     ├── BusUnavailable               503  the message broker cannot take a message
     └── BackendError                 500  the backend failed; another backend may succeed
@@ -199,6 +200,13 @@ class NoValidBackend(HearthError):
 
     code = "no_valid_backend"
     message = "No backend can take the volume: {reason}"
+
+
+class Interrupted(HearthError):
+    """Reconciliation could not resume work a crash cut short (or gave up resuming it)."""
+
+    code = "interrupted"
+    message = "The {action} was interrupted by a service restart: {outcome}."
 
 
 class BusUnavailable(HearthError):

@@ -26,6 +26,7 @@ class Action(StrEnum):
     EXTEND_VOLUME = "extend volume"
     CREATE_SNAPSHOT = "create snapshot"
     DELETE_SNAPSHOT = "delete snapshot"
+    AUDIT = "keep the data"
 
 
 def text_of(action: Action, error: BaseException, request_id: str | None) -> str:

@@ -109,8 +109,15 @@ class FakeDriver(base.VolumeDriver):
             raise errors.Invalid(reason="a volume cannot shrink")
         target.size = new_size_gb * base.GiB
 
-    def volume_exists(self, volume: base.VolumeRef) -> bool:
-        return volume.id in self.volumes
+    def list_volumes(self) -> list[str]:
+        return sorted(self.volumes)
+
+    def list_snapshots(self) -> list[str]:
+        return sorted(self.snapshots)
+
+    def volume_size(self, volume: base.VolumeRef) -> int | None:
+        found = self.volumes.get(volume.id)
+        return None if found is None else found.size
 
     def get_stats(self) -> base.BackendStats:
         provisioned = sum(v.size for v in [*self.volumes.values(), *self.snapshots.values()])

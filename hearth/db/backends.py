@@ -70,6 +70,24 @@ def release(session: Session, name: str, size_gb: int) -> None:
     )
 
 
+def recount(session: Session, name: str) -> tuple[int, int]:
+    """Set the backend's claims to what its volumes hold; returns (before, after).
+
+    The backend's row is locked first, so a claim committed meanwhile is counted (or
+    waits): the recount never loses one.
+    """
+    backend = session.scalars(
+        sa.select(Backend).where(Backend.name == name).with_for_update()
+    ).one_or_none()
+    if backend is None:
+        return (0, 0)
+    before = backend.allocated_capacity_gb
+    after = recount_allocated(session, name)
+    backend.allocated_capacity_gb = after
+    session.flush()
+    return (before, after)
+
+
 def recount_allocated(session: Session, name: str) -> int:
     """The claims the backend should hold: the sizes of the volumes placed on it."""
     total = session.scalar(

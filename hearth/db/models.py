@@ -97,6 +97,13 @@ class Volume(Base):
     reschedule_count: Mapped[int] = mapped_column(Integer, default=0)
     """How many times a create of this volume was sent back to the scheduler."""
     last_reschedule_cause: Mapped[str | None] = mapped_column(Text)
+    create_step: Mapped[str | None] = mapped_column(String(16))
+    """How far the create got, written with the change it names: ``scheduled`` (host
+    claimed), ``started`` (create.start queued), ``made`` (the backend holds the complete
+    volume and its model update is stored). Read by reconciliation after a crash."""
+    create_resumes: Mapped[int] = mapped_column(Integer, default=0)
+    """How many times reconciliation resumed this create (bounded: a create that kills
+    its manager must not do so forever)."""
 
 
 class Snapshot(Base):

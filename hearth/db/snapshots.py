@@ -50,6 +50,17 @@ def find_all(
     return session.scalars(query).all()
 
 
+def find_on_host(session: Session, host: str, *, statuses: Collection[str]) -> Sequence[Snapshot]:
+    """Snapshots in these statuses of the volumes placed on ``host``."""
+    query = (
+        sa.select(Snapshot)
+        .join(models.Volume, models.Volume.id == Snapshot.volume_id)
+        .where(models.Volume.host == host, Snapshot.status.in_(list(statuses)))
+        .order_by(Snapshot.created_at)
+    )
+    return session.scalars(query).all()
+
+
 def count_for_volume(session: Session, volume_id: str) -> int:
     """How many snapshots a volume has, whatever their status."""
     query = sa.select(sa.func.count()).select_from(Snapshot).where(Snapshot.volume_id == volume_id)

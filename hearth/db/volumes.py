@@ -113,6 +113,7 @@ def place(session: Session, volume_id: str, host: str, availability_zone: str) -
             availability_zone=availability_zone,
             scheduled_at=models.utcnow(),
             updated_at=models.utcnow(),
+            create_step="scheduled",
         )
         .execution_options(synchronize_session=False)
     )

@@ -19,6 +19,7 @@ from hearth.context import RequestContext
 from hearth.db import backends, models, statuses, volumes
 from hearth.db.session import Database
 from hearth.scheduler import filters, weighers
+from hearth.volume import request_spec
 from hearth.volume import rpcapi as volume_rpcapi
 from hearth.volume.flows import create_volume
 
@@ -80,6 +81,26 @@ class SchedulerManager:
             )
         except errors.BusUnavailable as exc:
             create_volume.error_out(self.db, context, volume_id, exc, free_backend=True)
+
+    def reconcile(self, recovery: config.RecoverySettings, *, everything: bool) -> int:
+        """Place again the creates that wait for a backend and whose request was lost (all
+        of them at start-up; else those untouched for ``stale_after``); returns how many.
+        A duplicate request is harmless: placement is a compare-and-set."""
+        cutoff = models.utcnow() - timedelta(seconds=0 if everything else recovery.stale_after)
+        with self.db.read() as session:
+            waiting = [
+                (volume, request_spec.rebuild(session, volume))
+                for volume in volumes.find_all(session, statuses=[statuses.VolumeStatus.CREATING])
+                if volume.host is None and (volume.updated_at or volume.created_at) <= cutoff
+            ]
+        for volume, spec in waiting:
+            LOG.warning(
+                "volume %s waits for a backend with no request: placing it again", volume.id
+            )
+            context = RequestContext(user_id=volume.user_id, project_id=volume.project_id)
+            retry = {"num_attempts": volume.reschedule_count, "backends": []}
+            self.create_volume(context, volume.id, spec, {"retry": retry})
+        return len(waiting)
 
     def place(
         self, volume: models.Volume, request_spec: dict[str, Any], retry: dict[str, Any]

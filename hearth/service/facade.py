@@ -13,6 +13,7 @@ the work on the bus (creates to the scheduler, the rest to the volume's backend)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -21,6 +22,7 @@ from hearth import config, errors, notifications
 from hearth.context import RequestContext
 from hearth.db import backends, models, snapshots, statuses, user_messages, volume_types, volumes
 from hearth.service import requests, watch, wiring
+from hearth.volume import audit
 from hearth.volume.drivers import file
 from hearth.volume.flows import create_volume
 
@@ -269,6 +271,39 @@ class Hearth:
             return user_messages.find_all(
                 session, project_id=self._scope(context), resource_uuid=resource_id
             )
+
+    def audit(
+        self, *, fix: bool = False, backends: Sequence[str] | None = None
+    ) -> list[audit.Finding]:
+        """Compare each backend's data with the database (``hearth.volume.audit``); with
+        ``fix``, repair what is found. Unfinished work needs the backend's manager: the one
+        this process serves, or one started here for the audit when none runs (its start
+        reconciles everything); a manager running elsewhere keeps that work."""
+        settings = self.services.settings
+        stale_after = timedelta(seconds=settings.recovery.stale_after)
+        found: list[audit.Finding] = []
+        for name in backends or list(settings.backends):
+            if name not in settings.backends:
+                raise errors.BackendNotFound(backend=name)
+            manager = self.services.managers.get(name)
+            if fix and manager is None:
+                self._reconcile_unserved(name)
+            driver = manager.driver if manager else wiring.build_driver(settings, name)
+            found += audit.audit_backend(
+                self.services.db, driver, name, fix=fix, stale_after=stale_after
+            )
+        return found
+
+    def _reconcile_unserved(self, backend: str) -> None:
+        part = wiring.build(
+            self.services.settings, roles={"volume"}, backends=[backend], bus=self.services.bus
+        )
+        try:
+            part.start()
+        except errors.BackendBusy:
+            pass  # its running manager reconciles it
+        finally:
+            part.stop()
 
     def list_backends(self) -> Sequence[models.Backend]:
         """Every backend's last capacity report."""

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from hearth import config, errors
 from hearth.context import RequestContext
 from hearth.db import backends, models, snapshots, statuses, volume_types, volumes
+from hearth.volume import request_spec
 
 MAX_NAME_LENGTH = 255
 SOURCE_FIELDS = ("snapshot_id", "source_volid", "image_id", "backup_id")
@@ -78,20 +79,13 @@ def new_volume(
         source_volid=request.source_volid,
         volume_metadata=_metadata(request.metadata),
     )
-    request_spec = {
-        "volume_id": volume.id,
-        "size": size,
-        "availability_zone": zone,
-        "volume_type": {
-            "id": volume_type.id,
-            "name": volume_type.name,
-            "extra_specs": dict(volume_type.extra_specs),
-        },
-        "source_host": source_volume.host if source_volume is not None else None,
-        "snapshot_id": request.snapshot_id,
-        "source_volid": request.source_volid,
-    }
-    return volume, request_spec
+    spec = request_spec.build(
+        volume,
+        volume_type,
+        requested_zone=zone,
+        source_host=source_volume.host if source_volume is not None else None,
+    )
+    return volume, spec
 
 
 def begin_volume_delete(session: Session, context: RequestContext, volume_id: str) -> str | None:

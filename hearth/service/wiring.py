@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -63,7 +64,8 @@ class Services:
             self._servers.append(self.bus.serve(volume_rpcapi.topic(name), VolumeEndpoint(manager)))
         if self.scheduler is not None:
             self._servers.append(self.bus.serve(scheduler_rpcapi.TOPIC, self.scheduler))
-        if self.managers:
+            self.scheduler.reconcile(self.settings.recovery, everything=True)
+        if self.managers or self.scheduler is not None:
             self._ticker = threading.Thread(target=self._tick, name="heartbeat", daemon=True)
             self._ticker.start()
 
@@ -87,10 +89,24 @@ class Services:
         self.db.dispose()
 
     def _tick(self) -> None:
+        """Heartbeats every report_interval; reconciliation every recovery.interval."""
         interval = self.settings.scheduler.report_interval
+        next_pass = time.monotonic() + self.settings.recovery.interval
         while not self._stop_ticking.wait(interval):
             for manager in self.managers.values():
                 manager.report_stats_quietly()
+            if time.monotonic() >= next_pass:
+                next_pass = time.monotonic() + self.settings.recovery.interval
+                self._reconcile_quietly()
+
+    def _reconcile_quietly(self) -> None:
+        try:
+            for manager in self.managers.values():
+                manager.reconcile()
+            if self.scheduler is not None:
+                self.scheduler.reconcile(self.settings.recovery, everything=False)
+        except Exception:  # the next pass tries again
+            LOG.exception("reconciliation pass failed")
 
 
 def build(
@@ -141,6 +157,7 @@ def build(
             db=db,
             locks=locks,
             settings=settings.backends[name],
+            recovery=settings.recovery,
             scheduler_rpcapi=scheduler_api,
         )
         for name in served

@@ -6,7 +6,9 @@ snapshot in ``deleting``. The manager does the backend work through its driver a
 the outcome: the final status, a user message on failure, and the notifications.
 
 A create from a snapshot or volume holds that source's delete lock for its whole length,
-and deletes take the same lock, so a source cannot vanish mid-copy.
+and deletes take the same lock, so a source cannot vanish mid-copy. Work on one volume or
+snapshot runs once at a time in the manager (``_exclusive``): a message and the
+reconciliation of ``hearth.volume.reconcile`` may both ask for it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -22,6 +25,7 @@ from hearth import config, coordination, errors, messages, notifications
 from hearth.context import RequestContext
 from hearth.db import backends, models, snapshots, statuses, volumes
 from hearth.db.session import Database
+from hearth.volume import reconcile
 from hearth.volume.drivers import base
 from hearth.volume.flows import create_volume
 
@@ -41,6 +45,7 @@ class VolumeManager:
         db: Database,
         locks: coordination.Locks,
         settings: config.FileBackendSettings,
+        recovery: config.RecoverySettings | None = None,
         scheduler_rpcapi: create_volume.SchedulerRpcApi | None = None,
         image_volume_cache: Any | None = None,
     ) -> None:
@@ -49,17 +54,21 @@ class VolumeManager:
         self.db = db
         self.locks = locks
         self.settings = settings
+        self.recovery = recovery or config.RecoverySettings()
         self.availability_zone = settings.availability_zone
         self.scheduler_rpcapi = scheduler_rpcapi
         self.image_volume_cache = image_volume_cache
         self._ownership: Any = None
+        self._in_hand: set[str] = set()
+        self._in_hand_lock = threading.Lock()
         self._stats_lock = threading.Lock()
         self._last_report = 0.0
         self._stats_pending = False
 
     def init_host(self) -> None:
         """Become the backend's only manager, prepare it, drop leftovers of operations that
-        died, report capacity. Raises BackendBusy if another process serves the backend."""
+        died, report capacity, then finish or undo every unfinished operation
+        (reconciliation). Raises BackendBusy if another process serves the backend."""
         self._ownership = self.locks.try_acquire(coordination.backend_lock(self.host))
         if self._ownership is None:
             raise errors.BackendBusy(backend=self.host)
@@ -71,6 +80,11 @@ class VolumeManager:
             for name in remove_partial():
                 LOG.info("removed unfinished file %s from backend %s", name, self.host)
         self.report_stats()
+        self.reconcile(everything=True)
+
+    def reconcile(self, *, everything: bool = False) -> Counter[str]:
+        """Take up unfinished work: all of it, or what went stale (see ``reconcile``)."""
+        return reconcile.reconcile(self, self.recovery, everything=everything)
 
     def stop(self) -> None:
         """Send a held-back report and stop serving the backend."""
@@ -92,6 +106,19 @@ class VolumeManager:
         Ends with the row ``available``, or ``error`` with a user message, or sent back to
         the scheduler; never raises for a failed create.
         """
+        with self._exclusive(volume.id) as mine:
+            if mine:
+                self._create(context, volume, request_spec, filter_properties, allow_reschedule)
+        self.stats_changed()
+
+    def _create(
+        self,
+        context: RequestContext,
+        volume: models.Volume,
+        request_spec: dict[str, Any] | None,
+        filter_properties: dict[str, Any] | None,
+        allow_reschedule: bool,
+    ) -> None:
         with self._source_lock(volume):
             flow_engine = create_volume.get_flow(
                 context,
@@ -111,10 +138,14 @@ class VolumeManager:
                 flow_engine.run()
             except Exception as exc:  # the flow's reverts have recorded the outcome
                 LOG.info("create of volume %s failed: %s", volume.id, exc)
-        self.stats_changed()
 
     def delete_volume(self, context: RequestContext, volume_id: str) -> None:
         """Delete a ``deleting`` volume's data and then its row."""
+        with self._exclusive(volume_id) as mine:
+            if mine:
+                self._delete(context, volume_id)
+
+    def _delete(self, context: RequestContext, volume_id: str) -> None:
         with self.locks.hold(coordination.volume_delete_lock(volume_id)):
             with self.db.transaction() as session:
                 volume = volumes.get(session, volume_id)
@@ -134,6 +165,11 @@ class VolumeManager:
 
     def create_snapshot(self, context: RequestContext, snapshot_id: str) -> None:
         """Capture the data of a ``creating`` snapshot's volume."""
+        with self._exclusive(snapshot_id) as mine:
+            if mine:
+                self._snapshot(context, snapshot_id)
+
+    def _snapshot(self, context: RequestContext, snapshot_id: str) -> None:
         with self.db.transaction() as session:
             snapshot = snapshots.get(session, snapshot_id)
         try:
@@ -163,6 +199,11 @@ class VolumeManager:
 
     def delete_snapshot(self, context: RequestContext, snapshot_id: str) -> None:
         """Delete a ``deleting`` snapshot's data and then its row."""
+        with self._exclusive(snapshot_id) as mine:
+            if mine:
+                self._delete_snapshot(context, snapshot_id)
+
+    def _delete_snapshot(self, context: RequestContext, snapshot_id: str) -> None:
         with self.locks.hold(coordination.snapshot_delete_lock(snapshot_id)):
             with self.db.transaction() as session:
                 snapshot = snapshots.get(session, snapshot_id)
@@ -185,6 +226,31 @@ class VolumeManager:
 
     def extend_volume(self, context: RequestContext, volume_id: str, new_size: int) -> None:
         """Grow an ``extending`` volume to ``new_size`` GiB."""
+        with self._exclusive(volume_id) as mine:
+            if mine:
+                self._extend(context, volume_id, new_size)
+
+    def in_hand(self, resource_id: str) -> bool:
+        """Whether this manager is working on that volume or snapshot right now."""
+        with self._in_hand_lock:
+            return resource_id in self._in_hand
+
+    @contextlib.contextmanager
+    def _exclusive(self, resource_id: str) -> Iterator[bool]:
+        """Yields True if the caller may work on the resource (nobody else here is)."""
+        with self._in_hand_lock:
+            mine = resource_id not in self._in_hand
+            self._in_hand.add(resource_id)
+        if not mine:
+            LOG.info("%s is already in hand on backend %s; request dropped", resource_id, self.host)
+        try:
+            yield mine
+        finally:
+            if mine:
+                with self._in_hand_lock:
+                    self._in_hand.discard(resource_id)
+
+    def _extend(self, context: RequestContext, volume_id: str, new_size: int) -> None:
         with self.db.transaction() as session:
             volume = volumes.get(session, volume_id)
         try:

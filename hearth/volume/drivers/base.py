@@ -111,8 +111,20 @@ class VolumeDriver(abc.ABC):
         """Grow the volume to ``new_size_gb`` GiB, keeping its data."""
 
     @abc.abstractmethod
+    def volume_size(self, volume: VolumeRef) -> int | None:
+        """Bytes of the complete volume with this id the backend holds; None if none."""
+
+    @abc.abstractmethod
+    def list_volumes(self) -> list[str]:
+        """Ids of the complete volumes the backend holds (for audits)."""
+
+    @abc.abstractmethod
+    def list_snapshots(self) -> list[str]:
+        """Ids of the complete snapshots the backend holds (for audits)."""
+
     def volume_exists(self, volume: VolumeRef) -> bool:
         """Whether the backend holds a complete volume with this id."""
+        return self.volume_size(volume) is not None
 
     @abc.abstractmethod
     def get_stats(self) -> BackendStats:

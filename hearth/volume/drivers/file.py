@@ -122,8 +122,26 @@ class FileDriver(base.VolumeDriver):
         except OSError as exc:
             raise _translate(exc, "extend the volume", kind="volume", source_id=volume.id) from exc
 
-    def volume_exists(self, volume: base.VolumeRef) -> bool:
-        return self._volume_path(volume.id).is_file()
+    def volume_size(self, volume: base.VolumeRef) -> int | None:
+        try:
+            return self._volume_path(volume.id).stat().st_size
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise _translate(exc, "inspect the volume") from exc
+
+    def list_volumes(self) -> list[str]:
+        return self._ids_in(self._volumes, "volume-")
+
+    def list_snapshots(self) -> list[str]:
+        return self._ids_in(self._snapshots, "snapshot-")
+
+    def _ids_in(self, folder: Path, prefix: str) -> list[str]:
+        try:
+            names = [entry.name for entry in os.scandir(folder) if entry.is_file()]
+        except OSError as exc:
+            raise _translate(exc, "list its contents") from exc
+        return sorted(name.removeprefix(prefix) for name in names if name.startswith(prefix))
 
     def volume_path(self, volume_id: str) -> Path:
         """Where a volume's bytes are (for attaching, and for tests that read them)."""

@@ -215,7 +215,8 @@ class ExtractVolumeSpecTask(HearthTask):
 class NotifyVolumeActionTask(HearthTask):
     """Performs a notification about the given volume when called.
 
-    Queues ``volume.<event_suffix>`` in the outbox; a failure is logged, never raised.
+    Queues ``volume.<event_suffix>`` in the outbox (for ``create.start`` also the journal
+    step ``started``, in the same transaction); a failure is logged, never raised.
 
     Reversion strategy: N/A
     """
@@ -230,6 +231,8 @@ class NotifyVolumeActionTask(HearthTask):
             with self.db.transaction() as session:
                 row = volumes.get(session, volume.id)
                 notifications.emit_volume(session, row, self.event_suffix)
+                if self.event_suffix == "create.start":
+                    volumes.update(session, volume.id, create_step="started")
         except Exception:
             LOG.warning("could not queue volume.%s for %s", self.event_suffix, volume.id)
 
@@ -238,7 +241,8 @@ class CreateVolumeFromSpecTask(HearthTask):
     """Creates a volume from a provided specification.
 
     Calls the creator of the spec's source type (``sources.CREATORS``), then stores the
-    driver's model update and the bootable flag on the row.
+    driver's model update, the bootable flag and the journal step ``made`` on the row, in
+    one transaction: from then on reconciliation knows the backend holds the volume.
 
     Reversion strategy: N/A (``OnFailureRescheduleTask`` removes what was made).
     """
@@ -260,7 +264,7 @@ class CreateVolumeFromSpecTask(HearthTask):
         self, context: RequestContext, volume: models.Volume, volume_spec: VolumeSpec
     ) -> None:
         update = sources.creator_for(volume_spec)(self.tools, volume_spec)
-        fields: dict[str, Any] = {"bootable": volume_spec.source_bootable}
+        fields: dict[str, Any] = {"bootable": volume_spec.source_bootable, "create_step": "made"}
         if update is not None and update.provider_location is not None:
             fields["provider_location"] = update.provider_location
         with self.db.transaction() as session:
@@ -278,7 +282,7 @@ class CreateVolumeOnFinishTask(NotifyVolumeActionTask):
     """
 
     def execute(  # type: ignore[override]
-        self, context: RequestContext, volume: models.Volume, volume_spec: VolumeSpec
+        self, context: RequestContext, volume: models.Volume, volume_spec: VolumeSpec | None
     ) -> None:
         try:
             self._finish(volume.id, notify=True)
