@@ -118,8 +118,15 @@ class LockSettings(_Section):
 class NotificationSettings(_Section):
     """Where notifications from the outbox are delivered."""
 
-    drivers: tuple[Literal["log", "memory"], ...] = ("log",)
-    """log: one log line per notification. memory: kept in the process (tests, embedding)."""
+    drivers: tuple[Literal["log", "memory", "broker"], ...] = ("log",)
+    """log: one log line per notification. memory: kept in the process (tests, embedding).
+    broker: published to ``url`` as OpenStack services publish theirs."""
+    url: str | None = None
+    """The broker for the broker driver. Default: the bus's (``[bus] url``)."""
+    exchange: str = "hearth"
+    """The topic exchange notifications are published to."""
+    topic: str = "notifications"
+    """Routing keys are ``<topic>.info`` and ``<topic>.error``."""
 
 
 class LimitSettings(_Section):

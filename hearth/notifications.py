@@ -2,9 +2,9 @@
 
 ``emit`` adds a notification to the caller's transaction (so a status change and the event
 that reports it commit together, or neither does). The :class:`Relay` delivers committed
-entries, in order, to the configured drivers (log, in-memory; the broker in a later issue)
+entries, in order, to the configured drivers (log, in-memory, a broker)
 and marks them sent. A driver that fails only delays delivery: the entry stays pending and
-is tried again with the next commit or flush. Nothing here can fail a create.
+the relay retries with backoff. Nothing here can fail a create.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from kombu.connection import Connection
+from kombu.entity import Exchange, Queue
 from sqlalchemy.orm import Session
 
 from hearth.db import models, outbox
@@ -110,6 +112,8 @@ class NotificationDriver(Protocol):
 
     def deliver(self, notification: Notification) -> None: ...
 
+    def close(self) -> None: ...
+
 
 class LogDriver:
     """Writes one log line per notification."""
@@ -121,6 +125,9 @@ class LogDriver:
             notification.message_id,
             notification.payload,
         )
+
+    def close(self) -> None:
+        pass
 
 
 class MemoryDriver:
@@ -144,20 +151,88 @@ class MemoryDriver:
         with self._lock:
             self._received.clear()
 
+    def close(self) -> None:
+        pass
+
+
+class BrokerDriver:
+    """Publishes notifications to a topic exchange on a broker, the way OpenStack services
+    do: routing key ``<topic>.<priority>`` (``notifications.info``), JSON bodies with
+    ``message_id``, ``publisher_id``, ``event_type``, ``priority``, ``payload`` and
+    ``timestamp``. The queues ``<topic>.info`` and ``<topic>.error`` are declared (durable),
+    so nothing is dropped before a consumer binds. Fails fast: the relay retries."""
+
+    def __init__(self, url: str, *, exchange: str = "hearth", topic: str = "notifications") -> None:
+        self._url = url
+        self._topic = topic
+        self._exchange = Exchange(exchange, type="topic", durable=True)
+        self._queues = {
+            priority: Queue(
+                f"{topic}.{priority}", self._exchange, routing_key=f"{topic}.{priority}"
+            )
+            for priority in ("info", "error")
+        }
+        self._lock = threading.Lock()
+        self._connection: Connection | None = None
+        self._producer: Any = None
+
+    def deliver(self, notification: Notification) -> None:
+        priority = notification.priority.lower()
+        body = {
+            "message_id": notification.message_id,
+            "publisher_id": notification.publisher_id,
+            "event_type": notification.event_type,
+            "priority": notification.priority,
+            "payload": notification.payload,
+            "timestamp": notification.timestamp.isoformat(),
+        }
+        with self._lock:
+            try:
+                if self._producer is None:
+                    self._connection = Connection(self._url, connect_timeout=3)
+                    # one try, no pause: the relay retries with its own backoff
+                    self._connection.ensure_connection(
+                        max_retries=1, interval_start=0, interval_step=0, interval_max=0
+                    )
+                    self._producer = self._connection.Producer(serializer="json")
+                queue = self._queues.get(priority)
+                self._producer.publish(
+                    body,
+                    exchange=self._exchange,
+                    routing_key=f"{self._topic}.{priority}",
+                    declare=[queue] if queue is not None else [],
+                    delivery_mode=2,
+                    retry=False,
+                )
+            except Exception:
+                self._reset()
+                raise
+
+    def close(self) -> None:
+        """Drop the connection."""
+        with self._lock:
+            self._reset()
+
+    def _reset(self) -> None:
+        if self._connection is not None:
+            self._connection.release()
+        self._connection = None
+        self._producer = None
+
 
 class Relay:
     """Delivers committed outbox entries to every driver, at least once, and records it.
 
-    Each commit that adds entries hands them over (``Database.subscribe``). With no backlog
-    they are delivered at once, in commit order, without reading the table back. A backlog
-    -- entries left by an earlier process, or held up by a failing driver -- is drained
-    from the table, oldest first, before anything newer. Deliveries are marked sent in
-    batches (``batch_size`` entries or ``mark_interval`` seconds, and at :meth:`flush`); a
-    crash before a mark means those entries are delivered again after the restart, which
-    consumers absorb by de-duplicating on ``message_id``.
-
-    ``synchronous=True`` delivers in the committing thread (the embedded mode); otherwise a
-    background thread started with :meth:`start` does.
+    Each commit that adds entries hands them over (``Database.subscribe``); with no backlog
+    they are delivered at once, in the committing thread and in commit order, without
+    reading the table back, and marked sent in batches (``batch_size`` entries or
+    ``mark_interval`` seconds). When a driver fails -- the broker is down -- the entries
+    stay pending and the relay has a backlog: commits stop delivering (they never wait on
+    a broker) and the background thread started by :meth:`start` drains the table, oldest
+    first, retrying with exponential backoff up to ``max_backoff`` seconds. Draining locks
+    the entries it takes (``SKIP LOCKED`` on PostgreSQL), so several processes share a
+    backlog. A crash before a mark means those entries are delivered again after the
+    restart; consumers de-duplicate on ``message_id``.
     """
 
     def __init__(
@@ -165,43 +240,54 @@ class Relay:
         db: db_session.Database,
         drivers: Sequence[NotificationDriver],
         *,
-        synchronous: bool = True,
-        batch_size: int = 200,
+        batch_size: int = 100,
         mark_interval: float = 1.0,
+        max_backoff: float = 30.0,
     ) -> None:
         self._db = db
         self._drivers = tuple(drivers)
-        self._synchronous = synchronous
         self._batch_size = batch_size
         self._mark_interval = mark_interval
+        self._max_backoff = max_backoff
         self._lock = threading.Lock()
-        self._backlog = True  # until the table has been read once
+        self._backlog = False
         self._unmarked: list[int] = []
         # seqs delivered lately: a commit's hand-over may arrive after a drain delivered it
         self._recent: collections.deque[int] = collections.deque(maxlen=RECENT_DELIVERIES)
         self._recent_set: set[int] = set()
         self._last_mark = time.monotonic()
-        self._queue: list[models.OutboxEntry] = []
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         db.subscribe(outbox.TOPIC, self.wake)
 
+    @property
+    def backlog(self) -> bool:
+        """Whether entries wait for a driver that failed."""
+        return self._backlog
+
     def wake(self, entries: list[models.OutboxEntry]) -> None:
-        """Take the entries a commit added."""
-        if self._synchronous:
-            self._process(entries)
+        """Take the entries a commit added: deliver them now, unless a backlog waits (then
+        the relay's thread delivers them after the backlog; a commit never waits for it)."""
+        if self._backlog:
+            self._wakeup.set()
             return
         with self._lock:
-            self._queue.extend(entries)
+            if not self._backlog:
+                delivered = self._deliver(entries)
+                self._unmarked.extend(delivered)
+                if len(delivered) == len(entries):
+                    if self._mark_due():
+                        self._mark()
+                    return
+                self._backlog = True
         self._wakeup.set()
 
     def flush(self) -> int:
-        """Deliver everything pending now and mark it sent; returns how many were delivered."""
+        """Deliver everything pending now and mark it; returns how many were delivered."""
         with self._lock:
-            delivered = self._drain()
             self._mark()
-        return delivered
+            return self._drain()
 
     def purge(self) -> int:
         """Drop entries delivered more than an hour ago."""
@@ -209,48 +295,70 @@ class Relay:
             return outbox.purge_sent(session, before=models.utcnow() - SENT_RETENTION)
 
     def start(self) -> None:
-        """Run delivery in a background thread."""
+        """Drain what earlier processes left, then keep retrying any backlog."""
+        self._backlog = True
+        self._stopping.clear()
         self._thread = threading.Thread(target=self._run, name="notification-relay", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the background thread after a last delivery."""
+        """Stop the background thread after a last attempt; what cannot be delivered stays
+        pending in the outbox for the next process."""
         self._stopping.set()
         self._wakeup.set()
         if self._thread is not None:
             self._thread.join()
-        self.flush()
+            self._thread = None
+        try:
+            self.flush()
+        except Exception:
+            LOG.warning("notifications left pending at shutdown", exc_info=True)
+        for driver in self._drivers:
+            driver.close()
 
-    def _process(self, entries: list[models.OutboxEntry]) -> None:
-        with self._lock:
-            if self._backlog:
-                self._drain()  # reads these entries too, in order after older ones
-            elif self._deliver(entries) < len(entries):
+    def _run(self) -> None:
+        delay = 0.0
+        while not self._stopping.is_set():
+            self._wakeup.wait(delay if self._backlog else self._mark_interval)
+            self._wakeup.clear()
+            try:
+                with self._lock:
+                    if self._mark_due():
+                        self._mark()
+                    if self._backlog:
+                        self._drain()
+            except Exception:  # the relay must outlive a database hiccup
+                LOG.warning("notification relay failed; will retry", exc_info=True)
                 self._backlog = True
-            if len(self._unmarked) >= self._batch_size or (
-                time.monotonic() - self._last_mark >= self._mark_interval
-            ):
-                self._mark()
+            delay = min(max(delay * 2, 0.25), self._max_backoff) if self._backlog else 0.0
 
     def _drain(self) -> int:
+        """Deliver pending entries, oldest first, until none is left or a driver fails.
+        No transaction stays open while a driver works: a slow broker must not hold the
+        database (SQLite has one write lock)."""
         delivered = 0
         while True:
-            with self._db.transaction() as session:
-                entries = outbox.pending(session, limit=self._batch_size, skip=self._unmarked)
+            with self._db.read() as session:
+                entries = outbox.pending(session, limit=self._batch_size)
             sent = self._deliver(entries)
-            delivered += sent
-            if sent < len(entries):
+            with self._db.transaction() as session:
+                outbox.mark_sent(session, sent)
+                if len(sent) < len(entries):
+                    outbox.record_failed_attempt(session, entries[len(sent)].seq)
+            delivered += len(sent)
+            if len(sent) < len(entries):
                 self._backlog = True
                 return delivered
             if len(entries) < self._batch_size:
                 self._backlog = False
                 return delivered
-            self._mark()  # keeps the skip list short
 
-    def _deliver(self, entries: Sequence[models.OutboxEntry]) -> int:
-        """Deliver in order up to the first failure; returns how many were handled."""
-        for count, entry in enumerate(entries):
+    def _deliver(self, entries: Sequence[models.OutboxEntry]) -> list[int]:
+        """Deliver in order up to the first failure; returns the seqs now delivered."""
+        sent: list[int] = []
+        for entry in entries:
             if entry.seq in self._recent_set:
+                sent.append(entry.seq)  # this process delivered it already
                 continue
             notification = Notification(
                 message_id=entry.message_id,
@@ -264,13 +372,11 @@ class Relay:
                 for driver in self._drivers:
                     driver.deliver(notification)
             except Exception:  # keep the order: this one and later ones wait for the next try
-                LOG.warning("delivery of %s failed; will retry", entry.message_id, exc_info=True)
-                with self._db.transaction() as session:
-                    outbox.record_failed_attempt(session, entry.seq)
-                return count
-            self._unmarked.append(entry.seq)
+                LOG.warning("delivery of %s failed; will retry", entry.message_id)
+                return sent
+            sent.append(entry.seq)
             self._remember(entry.seq)
-        return len(entries)
+        return sent
 
     def _remember(self, seq: int) -> None:
         if len(self._recent) == self._recent.maxlen:
@@ -278,24 +384,17 @@ class Relay:
         self._recent.append(seq)
         self._recent_set.add(seq)
 
+    def _mark_due(self) -> bool:
+        return len(self._unmarked) >= self._batch_size or (
+            bool(self._unmarked) and time.monotonic() - self._last_mark >= self._mark_interval
+        )
+
     def _mark(self) -> None:
         if self._unmarked:
             with self._db.transaction() as session:
                 outbox.mark_sent(session, self._unmarked)
             self._unmarked = []
         self._last_mark = time.monotonic()
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wakeup.wait(self._mark_interval)
-            self._wakeup.clear()
-            with self._lock:
-                entries, self._queue = self._queue, []
-            try:
-                self._process(entries)
-            except Exception:  # the relay must outlive a database hiccup
-                LOG.warning("notification relay failed; will retry", exc_info=True)
-                self._backlog = True
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -57,6 +57,7 @@ class Services:
                 )
             self.db.upgrade()  # the embedded SQLite database keeps itself current
         self.locks.start()
+        self.relay.start()
         self.started = True
         for manager in self.managers.values():
             manager.init_host()
@@ -83,7 +84,7 @@ class Services:
         if self.started:
             for manager in self.managers.values():
                 manager.stop()
-            self.relay.flush()
+            self.relay.stop()
             self.locks.stop()
             self.started = False
         self.db.dispose()
@@ -145,7 +146,14 @@ def build(
         sinks.append(notifications.LogDriver())
     if memory is not None:
         sinks.append(memory)
-    relay = notifications.Relay(db, sinks, synchronous=True)
+    if "broker" in settings.notifications.drivers:
+        section = settings.notifications
+        sinks.append(
+            notifications.BrokerDriver(
+                section.url or settings.bus.url, exchange=section.exchange, topic=section.topic
+            )
+        )
+    relay = notifications.Relay(db, sinks)
     locks = coordination.Locks(settings.lock_url)
     scheduler_api = scheduler_rpcapi.SchedulerAPI(bus)
     volume_api = volume_rpcapi.VolumeAPI(bus)

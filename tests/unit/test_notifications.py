@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from hearth import notifications
+from hearth import notifications, rpc
 from hearth.db import outbox
 from hearth.db.session import Database
 
@@ -24,6 +24,9 @@ class FlakyDriver:
         if self.broken:
             raise ConnectionError("down")
         self.delivered.append(notification.payload["n"])
+
+    def close(self) -> None:
+        pass
 
 
 @pytest.fixture
@@ -64,27 +67,58 @@ def test_a_rolled_back_notification_is_never_delivered(db: Database) -> None:
 
 def test_a_failing_driver_delays_delivery_but_keeps_the_order(db: Database) -> None:
     flaky = FlakyDriver()
-    relay = notifications.Relay(db, [flaky])
-    flaky.broken = True
-    emit(db, "1")
-    emit(db, "2")
-    assert flaky.delivered == []
+    relay = notifications.Relay(db, [flaky], max_backoff=0.05)
+    relay.start()
+    try:
+        flaky.broken = True
+        emit(db, "1")
+        emit(db, "2")
+        assert flaky.delivered == []
+        assert relay.backlog
 
-    flaky.broken = False
-    emit(db, "3")
+        flaky.broken = False
+        emit(db, "3")
+        assert rpc.wait_until(lambda: not relay.backlog, timeout=10)
+    finally:
+        relay.stop()
 
     assert flaky.delivered == ["1", "2", "3"]
-    assert relay.flush() == 0
     with db.transaction() as session:
         assert outbox.pending(session, limit=10) == []
+
+
+def test_a_commit_never_waits_for_a_failing_driver_while_a_backlog_is_pending(
+    db: Database,
+) -> None:
+    flaky = FlakyDriver()
+    relay = notifications.Relay(db, [flaky], max_backoff=3600)
+    flaky.broken = True
+    emit(db, "1")  # fails once, in the committing thread: backlog
+    calls = {"n": 0}
+    original = flaky.deliver
+
+    def counting(notification: notifications.Notification) -> None:
+        calls["n"] += 1
+        original(notification)
+
+    flaky.deliver = counting  # type: ignore[method-assign]
+    for n in range(5):
+        emit(db, str(n))
+
+    assert relay.backlog
+    assert calls["n"] == 0  # later commits left delivery to the relay's thread
 
 
 def test_entries_left_by_an_earlier_process_are_delivered_first(db: Database) -> None:
     emit(db, "old")  # no relay yet: stays pending, as after a crash
     memory = notifications.MemoryDriver()
-    notifications.Relay(db, [memory])
-
-    emit(db, "new")
+    relay = notifications.Relay(db, [memory])
+    relay.start()
+    try:
+        assert rpc.wait_until(lambda: not relay.backlog, timeout=10)
+        emit(db, "new")
+    finally:
+        relay.stop()
 
     assert [n.payload["n"] for n in memory.received()] == ["old", "new"]
 
@@ -105,9 +139,9 @@ def test_deliveries_are_marked_sent_in_batches(db: Database) -> None:
         assert outbox.pending(session, limit=10) == []
 
 
-def test_the_background_relay_delivers_and_purges(db: Database) -> None:
+def test_the_background_relay_purges_what_it_delivered_long_ago(db: Database) -> None:
     memory = notifications.MemoryDriver()
-    relay = notifications.Relay(db, [memory], synchronous=False, mark_interval=0.05)
+    relay = notifications.Relay(db, [memory], mark_interval=0.05)
     relay.start()
     try:
         for n in range(5):
@@ -117,6 +151,8 @@ def test_the_background_relay_delivers_and_purges(db: Database) -> None:
 
     assert [x.payload["n"] for x in memory.received()] == ["0", "1", "2", "3", "4"]
     assert relay.purge() == 0  # delivered just now: kept for an hour
+    with db.transaction() as session:
+        assert outbox.pending(session, limit=10) == []  # every one marked sent
 
 
 def test_concurrent_commits_deliver_each_notification_exactly_once(db: Database) -> None:

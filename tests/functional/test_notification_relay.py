@@ -1,0 +1,202 @@
+"""Notifications to a real broker survive a broker outage: every create's start and end
+event arrives, each message id once, and creates never wait for the broker."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kombu.connection import Connection
+from kombu.entity import Exchange, Queue
+
+from hearth import rpc
+from hearth.db import models
+from hearth.service.facade import Hearth
+from tests.conftest import make_settings, open_hearth, require
+from tests.fakes import FakeDriver
+
+BROKERS = [
+    pytest.param(("amqp", "guest:guest@", 5672, "//"), id="rabbitmq"),
+    pytest.param(("redis", "", 6379, "/0"), id="redis"),
+]
+
+
+class Proxy:
+    """A TCP proxy in front of the broker that can be cut (listener and every connection
+    closed) and restored on the same port."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = _free_port()
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+
+    def start(self) -> None:
+        listener = socket.create_server(("127.0.0.1", self.port), reuse_port=True)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        assert self._listener is not None
+        _close(self._listener)  # shutdown first: a bare close leaves accept() listening
+        with self._lock:
+            for sock in self._sockets:
+                _close(sock)
+            self._sockets.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    finally:
+        _close(source)
+        _close(sink)
+
+
+def _close(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Collector:
+    """Consumes ``<topic>.info`` directly from the broker (not through the proxy)."""
+
+    def __init__(self, url: str, exchange: str, topic: str) -> None:
+        self.received: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._url = url
+        self._queue = Queue(
+            f"{topic}.info",
+            Exchange(exchange, type="topic", durable=True),
+            routing_key=f"{topic}.info",
+        )
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        assert self._ready.wait(10)
+
+    def _run(self) -> None:
+        with (
+            Connection(self._url) as connection,
+            connection.Consumer([self._queue], callbacks=[self._got], accept=["json"]),
+        ):
+            self._ready.set()
+            while not self._stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    connection.drain_events(timeout=0.2)
+
+    def _got(self, body: dict[str, Any], message: Any) -> None:
+        with self._lock:
+            self.received.append(body)
+        message.ack()
+
+    def events(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.received)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@pytest.fixture(params=BROKERS)
+def broker(request: pytest.FixtureRequest) -> Iterator[tuple[str, Proxy]]:
+    scheme, credentials, port, path = request.param
+    direct = f"{scheme}://{credentials}127.0.0.1:{port}{path}"
+    try:
+        with Connection(direct, connect_timeout=3) as probe:
+            probe.ensure_connection(max_retries=1)
+    except Exception as exc:
+        require(False, f"broker {direct} is unreachable: {exc}")
+    proxy = Proxy(port)
+    proxy.start()
+    yield direct, proxy
+    proxy.cut()
+
+
+def test_every_notification_arrives_once_after_a_broker_outage(
+    tmp_path: Path, broker: tuple[str, Proxy]
+) -> None:
+    direct, proxy = broker
+    through_proxy = direct.replace(f":{proxy.target_port}", f":{proxy.port}")
+    exchange, topic = f"hearth-{uuid.uuid4().hex[:8]}", f"notifications-{uuid.uuid4().hex[:8]}"
+    collector = Collector(direct, exchange, topic)
+    settings = make_settings(
+        tmp_path / "data",
+        notifications={
+            "drivers": ["broker"],
+            "url": through_proxy,
+            "exchange": exchange,
+            "topic": topic,
+        },
+    )
+    hearth: Hearth = open_hearth(settings, {"local": FakeDriver()})
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            first = list(pool.map(lambda _: hearth.create_volume(size=1), range(50)))
+            proxy.cut()
+            during = list(pool.map(lambda _: hearth.create_volume(size=1), range(150)))
+        assert hearth.services.relay.backlog  # the outage held notifications back
+        proxy.start()
+        created = {v.id for v in first + during}
+        assert {v.status for v in first + during} == {"available"}
+
+        def all_arrived() -> bool:
+            seen = {
+                (e["event_type"], e["payload"]["volume_id"])
+                for e in collector.events()
+                if e["event_type"] in ("volume.create.start", "volume.create.end")
+            }
+            return len(seen) == 2 * len(created)
+
+        assert rpc.wait_until(all_arrived, timeout=120)
+        with hearth.services.db.read() as session:
+            written = {
+                entry.message_id
+                for entry in session.query(models.OutboxEntry).all()
+                if entry.event_type.startswith("volume.create.")
+            }
+    finally:
+        hearth.close()
+        collector.close()
+    events = collector.events()
+    ids = [e["message_id"] for e in events]
+    assert written <= set(ids)  # no message id lost
+    assert len(ids) == len(set(ids))  # and none delivered twice
+    volumes_seen = {e["payload"]["volume_id"] for e in events}
+    assert created == volumes_seen
