@@ -1,8 +1,9 @@
 """The library facade: ``Hearth`` opens a data directory and offers the volume API in-process.
 
 It sits at the top of the data path, with the CLI and the HTTP API as its callers: each
-method checks the request and writes rows through ``hearth.service.requests``, then hands
-the backend work to the backend's volume manager and returns the resulting row.
+method checks the request and writes rows through ``hearth.service.requests`` (images:
+``image_requests``), then hands the backend work to the backend's volume manager (images:
+the image store) and returns the resulting row.
 
     with Hearth.open("./hearth-data") as hearth:
         volume = hearth.create_volume(size=1, name="first")
@@ -10,15 +11,25 @@ the backend work to the backend's volume manager and returns the resulting row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from hearth import config, errors, notifications
 from hearth.context import RequestContext
-from hearth.db import backends, models, snapshots, user_messages, volume_types, volumes
-from hearth.service import requests, wiring
+from hearth.db import (
+    backends,
+    image_cache,
+    images,
+    models,
+    snapshots,
+    user_messages,
+    volume_types,
+    volumes,
+)
+from hearth.image import cache, store
+from hearth.service import image_requests, requests, wiring
 from hearth.volume.drivers import file
 from hearth.volume.manager import VolumeManager
 
@@ -73,18 +84,27 @@ class Hearth:
     # volumes
 
     def create_volume(
-        self, size: Any = None, *, context: RequestContext | None = None, **fields: Any
+        self,
+        size: Any = None,
+        *,
+        context: RequestContext | None = None,
+        on_created: Callable[[models.Volume], None] | None = None,
+        **fields: Any,
     ) -> models.Volume:
         """Create a volume and return its row once the create has ended.
 
         ``fields``: name, description, volume_type, availability_zone, snapshot_id,
-        source_volid, image_id, backup_id, metadata. The returned row is ``available``, or
-        ``error`` with a user message saying why.
+        source_volid, image_id (an id, or a name one visible image has), backup_id,
+        metadata. ``on_created`` gets the new row before the backend work starts (to follow
+        its progress). The returned row is ``available``, or ``error`` with a user message
+        saying why.
         """
         ctx = context or self.context
         request = requests.VolumeRequest(size=size, **fields)
         with self.services.db.transaction() as session:
             volume = requests.new_volume(session, ctx, request, self._placement)
+        if on_created is not None:
+            on_created(volume)
         request_spec = {"volume_id": volume.id, "size": volume.size}
         assert volume.host is not None
         self._manager(volume.host).create_volume(
@@ -172,6 +192,63 @@ class Hearth:
             host = volumes.get(session, snapshot.volume_id).host
         self._manager(host or "").delete_snapshot(ctx, snapshot_id)
 
+    # images
+
+    def create_image(
+        self,
+        name: str,
+        *,
+        disk_format: str,
+        file: Path | str | None = None,
+        url: str | None = None,
+        container_format: str = "bare",
+        min_disk: int = 0,
+        min_ram: int = 0,
+        visibility: str = images.PRIVATE,
+        properties: dict[str, str] | None = None,
+        context: RequestContext | None = None,
+    ) -> models.Image:
+        """Store an image from a local file or an http(s) URL; returns it ``active``.
+
+        The bytes are inspected before the image counts: a hostile or mislabelled image
+        raises (ImageUnsafe, ImageFormatMismatch, ...) and nothing is stored.
+        """
+        request = image_requests.ImageRequest(
+            name, disk_format, container_format, min_disk, min_ram, visibility, properties
+        )
+        with self.services.db.transaction() as session:
+            row = image_requests.new_image(session, context or self.context, request)
+        source = store.Source(file=Path(file) if file is not None else None, url=url)
+        return self._image_store.upload(row.id, source)
+
+    def get_image(self, id_or_name: str, *, context: RequestContext | None = None) -> models.Image:
+        """An image the caller may see (its project's, or public), by id or unique name."""
+        with self.services.db.transaction() as session:
+            return image_requests.find(session, context or self.context, id_or_name)
+
+    def list_images(self, *, context: RequestContext | None = None) -> Sequence[models.Image]:
+        """The images the caller may see, oldest first."""
+        with self.services.db.transaction() as session:
+            return images.find_all(session, project_id=self._scope(context))
+
+    def delete_image(self, id_or_name: str, *, context: RequestContext | None = None) -> None:
+        """Delete an image and its cache entries. Refused (ImageInUse) while volumes are
+        being created from it; volumes already made from it are not affected."""
+        with self.services.db.transaction() as session:
+            image = image_requests.begin_image_delete(session, context or self.context, id_or_name)
+        self._image_store.remove(image.id)
+        for image_cache_of_backend in self._image_caches(None):
+            image_cache_of_backend.clear(image.id)
+
+    def list_image_cache(self, backend: str | None = None) -> Sequence[models.ImageCacheEntry]:
+        """The image-volume cache entries of one backend (every backend by default)."""
+        with self.services.db.transaction() as session:
+            return image_cache.find_all(session, host=backend)
+
+    def clear_image_cache(self, backend: str | None = None) -> int:
+        """Evict every cache entry not being cloned; returns how many were evicted."""
+        return sum(c.clear() for c in self._image_caches(backend))
+
     # volume types, messages, backends
 
     def create_volume_type(
@@ -217,6 +294,15 @@ class Hearth:
         """Every backend's last capacity report."""
         with self.services.db.transaction() as session:
             return backends.find_all(session)
+
+    @property
+    def _image_store(self) -> store.ImageStore:
+        assert self.services.image_store is not None, "wiring.build makes the image store"
+        return self.services.image_store
+
+    def _image_caches(self, backend: str | None) -> list[cache.ImageVolumeCache]:
+        chosen = [self._manager(backend)] if backend else self.services.managers.values()
+        return [m.image_volume_cache for m in chosen if m.image_volume_cache is not None]
 
     def _manager(self, host: str) -> VolumeManager:
         try:

@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from hearth import errors
 from hearth.context import RequestContext
 from hearth.db import models, snapshots, statuses, volume_types, volumes
+from hearth.image import info
+from hearth.service import image_requests
 
 MAX_NAME_LENGTH = 255
 SOURCE_FIELDS = ("snapshot_id", "source_volid", "image_id", "backup_id")
@@ -61,10 +63,8 @@ def new_volume(
     session: Session, context: RequestContext, request: VolumeRequest, placement: Placement
 ) -> models.Volume:
     """Check a create request and insert its row (``creating``, placed on a backend)."""
-    source_field = _single_source(request)
-    if source_field in ("image_id", "backup_id"):
-        kind = "an image" if source_field == "image_id" else "a backup"
-        raise errors.SourceNotSupported(source=kind)
+    if _single_source(request) == "backup_id":
+        raise errors.SourceNotSupported(source="a backup")
     scope = None if context.is_admin else context.project_id
     source: models.Volume | models.Snapshot | None = None
     source_size: int | None = None
@@ -76,7 +76,12 @@ def new_volume(
     elif request.source_volid is not None:
         source_volume = _volume_source(session, request.source_volid, scope)
         source, source_size = source_volume, source_volume.size
-    size = _size(request.size, source_size, placement.max_volume_size_gb, source)
+    image: info.ImageInfo | None = None
+    if request.image_id is not None:
+        image = image_requests.for_volume(session, context, request.image_id)
+        size = _image_size(request.size, image, placement.max_volume_size_gb)
+    else:
+        size = _size(request.size, source_size, placement.max_volume_size_gb, source)
     volume_type = _volume_type(session, request.volume_type)
     zone = _optional_text("availability_zone", request.availability_zone)
     if source_volume is not None:
@@ -102,6 +107,7 @@ def new_volume(
         volume_type_id=volume_type.id,
         snapshot_id=request.snapshot_id,
         source_volid=request.source_volid,
+        image_id=image.id if image is not None else None,
         volume_metadata=_metadata(request.metadata),
         scheduled_at=models.utcnow(),
     )
@@ -243,6 +249,26 @@ def _size(value: Any, source_size: int | None, max_size: int, source: object) ->
         raise errors.InvalidInput(
             field="size",
             reason=f"must be at least the {kind}'s size of {source_size} GiB, got {size}",
+        )
+    return size
+
+
+def _image_size(value: Any, image: info.ImageInfo, max_size: int) -> int:
+    """The size of a volume from an image: at least its virtual size and its min_disk;
+    by default, just that."""
+    needed = image.min_volume_gb
+    if value is None:
+        if needed > max_size:
+            raise errors.InvalidInput(
+                field="size", reason=f"image {image.id} needs {needed} GiB, over {max_size} GiB"
+            )
+        return needed
+    size = _size(value, None, max_size, None)
+    if size < needed:
+        raise errors.InvalidInput(
+            field="size",
+            reason=f"must be at least {needed} GiB for image {image.id} (virtual size "
+            f"{image.virtual_size_gb} GiB, min_disk {image.min_disk} GiB), got {size}",
         )
     return size
 

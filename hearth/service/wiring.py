@@ -1,8 +1,9 @@
 """The composition root: builds every component from settings, and nothing else does.
 
-``build(settings)`` wires the database, locks, notification relay, drivers and one volume
-manager per configured backend. The library facade (``Hearth``), the CLI and the API get
-their components from here.
+``build(settings)`` wires the database, locks, notification relay, the image store and the
+image tools (fetcher, converter), drivers, and one volume manager per configured backend
+with its image-volume cache. The library facade (``Hearth``), the CLI and the API get their
+components from here.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from dataclasses import dataclass, field
 
 from hearth import config, coordination, errors, notifications
 from hearth.db.session import Database
+from hearth.image import cache, convert, fetch, qemu, store
 from hearth.volume.drivers import base, file
+from hearth.volume.flows import image_source
 from hearth.volume.manager import VolumeManager
 
 
@@ -26,6 +29,7 @@ class Services:
     relay: notifications.Relay
     managers: dict[str, VolumeManager]
     memory_notifications: notifications.MemoryDriver | None = None
+    image_store: store.ImageStore | None = None
     started: bool = field(default=False)
 
     def start(self) -> None:
@@ -36,6 +40,8 @@ class Services:
                     reason="the database schema is not current; run `hearth db upgrade`"
                 )
             self.db.upgrade()  # the embedded SQLite database keeps itself current
+        if self.image_store is not None:
+            self.image_store.recover()
         self.locks.start()
         for manager in self.managers.values():
             manager.init_host()
@@ -72,20 +78,63 @@ def build(
         sinks.append(memory)
     relay = notifications.Relay(db, sinks, synchronous=True)
     locks = coordination.Locks(settings.lock_url)
-    managers = {
-        name: VolumeManager(
+    tools = build_image_tools(settings)
+    managers = {}
+    for name, section in settings.backends.items():
+        driver = chosen.get(name) or build_driver(settings, name)
+        managers[name] = VolumeManager(
             host=name,
-            driver=chosen.get(name) or build_driver(settings, name),
+            driver=driver,
             db=db,
             locks=locks,
             availability_zone=section.availability_zone,
+            image_volume_cache=build_image_cache(settings, name, db, locks, driver),
+            image_tools=tools,
         )
-        for name, section in settings.backends.items()
-    }
-    return Services(settings, db, locks, relay, managers, memory)
+    image_store = store.ImageStore(
+        db,
+        settings.image_directory,
+        max_image_bytes=settings.images.max_image_size_gb << 30,
+        url_timeout=settings.images.url_timeout_seconds,
+    )
+    return Services(settings, db, locks, relay, managers, memory, image_store=image_store)
 
 
 def build_driver(settings: config.Settings, backend: str) -> base.VolumeDriver:
     """The driver of one configured backend."""
     section = settings.backends[backend]
     return file.FileDriver(settings.backend_directory(backend), section.clone_mode)
+
+
+def build_image_tools(settings: config.Settings) -> image_source.ImageTools:
+    """How this process reads images from the store and converts them."""
+    limits = qemu.Limits(
+        cpu_seconds=settings.images.qemu_img_cpu_seconds,
+        address_space_bytes=settings.images.qemu_img_address_space_mb << 20,
+    )
+    return image_source.ImageTools(
+        fetcher=fetch.LocalFetcher(settings.image_directory),
+        converter=convert.Converter(
+            concurrency=settings.images.conversion_concurrency, info_limits=limits
+        ),
+    )
+
+
+def build_image_cache(
+    settings: config.Settings,
+    backend: str,
+    db: Database,
+    locks: coordination.Locks,
+    driver: base.VolumeDriver,
+) -> cache.ImageVolumeCache | None:
+    """The image-volume cache of one backend, or None when it is switched off."""
+    section = settings.backends[backend].image_cache
+    if not section.enabled:
+        return None
+    return cache.ImageVolumeCache(
+        host=backend,
+        db=db,
+        locks=locks,
+        settings=section,
+        remove=image_source.entry_remover(driver),
+    )

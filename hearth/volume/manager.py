@@ -22,8 +22,9 @@ from hearth import coordination, errors, messages, notifications
 from hearth.context import RequestContext
 from hearth.db import backends, models, snapshots, statuses, volumes
 from hearth.db.session import Database
+from hearth.image import cache
 from hearth.volume.drivers import base
-from hearth.volume.flows import create_volume
+from hearth.volume.flows import create_volume, image_source
 
 LOG = logging.getLogger(__name__)
 STATS_MIN_INTERVAL = 1.0
@@ -42,7 +43,8 @@ class VolumeManager:
         locks: coordination.Locks,
         availability_zone: str,
         scheduler_rpcapi: create_volume.SchedulerRpcApi | None = None,
-        image_volume_cache: Any | None = None,
+        image_volume_cache: cache.ImageVolumeCache | None = None,
+        image_tools: image_source.ImageTools | None = None,
     ) -> None:
         self.host = host
         self.driver = driver
@@ -51,12 +53,15 @@ class VolumeManager:
         self.availability_zone = availability_zone
         self.scheduler_rpcapi = scheduler_rpcapi
         self.image_volume_cache = image_volume_cache
+        self.image_tools = image_tools
+        """Read by CreateVolumeFromSpecTask for creates from images."""
         self._stats_lock = threading.Lock()
         self._last_report = 0.0
         self._stats_pending = False
 
     def init_host(self) -> None:
-        """Prepare the backend, drop leftovers of operations that died, report capacity."""
+        """Prepare the backend, drop leftovers of operations that died (partial files,
+        image cache entries never finished), report capacity."""
         self.driver.do_setup()
         remove_partial: Callable[[], list[str]] | None = getattr(
             self.driver, "remove_partial_files", None
@@ -64,6 +69,8 @@ class VolumeManager:
         if remove_partial is not None:
             for name in remove_partial():
                 LOG.info("removed unfinished file %s from backend %s", name, self.host)
+        if self.image_volume_cache is not None:
+            self.image_volume_cache.recover()
         self.report_stats()
 
     def create_volume(
