@@ -89,6 +89,35 @@ def test_on_failure_reschedule_revert_twice_is_safe(
     assert len(messages_for(hearth, volume.id)) == 1
 
 
+def test_on_failure_reschedule_revert_clears_image_metadata_and_progress(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    volume = creating_volume(hearth, image_id=active_image_row(hearth).id)
+    with hearth.services.db.transaction() as session:
+        volumes.update(
+            session,
+            volume.id,
+            volume_image_metadata={"image_id": volume.image_id},
+            progress={"phase": "convert", "done": 1, "total": 2},
+        )
+    task = create_volume.OnFailureRescheduleTask(
+        ADMIN, hearth.services.db, fake_driver, None, False
+    )
+
+    task.revert(
+        context=ADMIN,
+        result=None,
+        flow_failures={"t": a_failure(errors.ImageChecksumMismatch(image_id="x"))},
+        volume=volume,
+        request_spec={},
+        filter_properties={},
+    )
+
+    row = hearth.get_volume(volume.id)
+    assert (row.status, row.volume_image_metadata, row.progress) == ("error", None, None)
+    assert messages_for(hearth, volume.id)[0].detail_code == "image_checksum_mismatch"
+
+
 def test_on_failure_reschedule_keeps_the_host_when_cleanup_fails(
     hearth: Hearth, fake_driver: FakeDriver
 ) -> None:
