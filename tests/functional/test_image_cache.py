@@ -23,6 +23,7 @@ from hearth.service.facade import Hearth
 from hearth.volume.drivers import base
 from tests import images as test_images
 from tests.conftest import make_settings, open_hearth
+from tests.fakes import FakeDriver
 from tests.images import GiB, qemu_img_calls
 
 __all__ = ["qemu_img_calls"]  # fixture, imported for pytest
@@ -299,3 +300,55 @@ def test_the_cache_settings_are_per_backend_and_on_by_default(tmp_path: Path) ->
     assert settings.backends["local"].image_cache == config.ImageCacheSettings(
         enabled=True, max_size_gb=0, max_count=0
     )
+
+
+class SlowCloneDriver(FakeDriver):
+    """A fake driver whose clones wait until the test lets them finish."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cloning = threading.Event()
+        self.finish = threading.Event()
+
+    def create_cloned_volume(
+        self, volume: base.VolumeRef, src_vref: base.VolumeRef
+    ) -> base.ModelUpdate | None:
+        self.cloning.set()
+        assert self.finish.wait(10)
+        return super().create_cloned_volume(volume, src_vref)
+
+
+def shown_progress(hearth: Hearth) -> tuple[str, Any]:
+    """The only volume's status and progress, once its clone phase is shown (a thread
+    writes it; wait for it rather than race it)."""
+    for _ in range(1000):
+        [volume] = hearth.list_volumes()
+        if volume.progress and volume.progress["phase"] == "clone":
+            break
+        threading.Event().wait(0.01)
+    return volume.status, volume.progress
+
+
+def test_a_clone_from_the_cache_shows_its_phase_while_it_lasts(
+    tmp_path: Path, raw: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(progress, "DEFAULT_INTERVAL", 0.0)  # "slow" from the start
+    driver = SlowCloneDriver()
+    hearth = open_hearth(make_settings(tmp_path / "data"), {"local": driver})
+    try:
+        image = upload(hearth, raw, "disk")
+        created: list[models.Volume] = []
+        worker = threading.Thread(
+            target=lambda: created.append(hearth.create_volume(image_id=image.id))
+        )
+        worker.start()
+        assert driver.cloning.wait(10)
+        seen = shown_progress(hearth)
+        driver.finish.set()
+        worker.join(10)
+
+        # this create made the entry (it downloaded) and now clones it
+        assert seen == ("downloading", {"phase": "clone", "done": 0, "total": GiB})
+        assert (created[0].status, created[0].progress) == ("available", None)
+    finally:
+        hearth.close()

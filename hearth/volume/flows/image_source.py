@@ -12,12 +12,16 @@ inspection runs before ``qemu-img`` sees a byte, the virtual size is checked aga
 volume from the metadata before the fetch and from the file after it, the conversion
 writes into a file the driver makes and publishes only when complete, and the image's hash
 is verified while it converts; a mismatch discards the result. Progress goes to the volume
-row (``progress``), at most every half second.
+row (``progress``), at most every half second; a clone from the cache shows only if it
+lasts longer than that.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,10 +123,9 @@ def _from_cache(
         download(request, base.VolumeRef(entry.id, entry.size_gb), watch.report)
 
     with image_cache.entry_for(request.image, fill) as entry:
-        # the clone's end is not written: the create's end clears progress right after
-        watch.report.report(Phase.CLONE, 0, request.volume.size_bytes)
         source = base.VolumeRef(entry.id, entry.size_gb)
-        return request.driver.create_cloned_volume(request.volume, source)
+        with watch.shown_if_slow(Phase.CLONE, request.volume.size_bytes):
+            return request.driver.create_cloned_volume(request.volume, source)
 
 
 class VolumeWatch:
@@ -142,6 +145,18 @@ class VolumeWatch:
                 statuses.VolumeStatus.DOWNLOADING,
                 expected=[statuses.VolumeStatus.CREATING],
             )
+
+    @contextlib.contextmanager
+    def shown_if_slow(self, phase: progress.Phase, total: int) -> Iterator[None]:
+        """Show ``phase`` only if the block lasts longer than a progress interval: a
+        reflink clone ends long before anyone could read it, a copy may not."""
+        timer = threading.Timer(progress.DEFAULT_INTERVAL, self.report.report, (phase, 0, total))
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+            timer.join()  # a write under way lands before the create's end clears progress
 
     def _write(self, step: progress.Step) -> None:
         try:
