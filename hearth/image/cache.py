@@ -96,11 +96,6 @@ class ImageVolumeCache:
             LOG.info("discarding unfinished image cache entry %s", entry.id)
             self._discard(entry)
 
-    def entries(self) -> Sequence[Entry]:
-        """Every entry of this backend, least recently used first."""
-        with self.db.transaction() as session:
-            return image_cache.find_all(session, host=self.host)
-
     def clear(self, image_id: str | None = None) -> int:
         """Evict every entry not being cloned (only those of ``image_id`` if given);
         returns how many were evicted."""
