@@ -44,6 +44,19 @@ class DatabaseSettings(_Section):
     claims data the backend lacks. FULL fsyncs every commit (creates about 1.5x slower)."""
 
 
+class ImageCacheSettings(_Section):
+    """The image-volume cache of one backend: converted images kept as hidden volumes, so
+    that later creates from the same image clone instead of converting again."""
+
+    enabled: bool = True
+    """Keep converted images on this backend (default: true)."""
+    max_size_gb: int = Field(default=0, ge=0)
+    """Most GiB the cache's volumes may add up to; least recently used entries beyond it
+    are evicted. An image larger than this is never cached. 0 (default): no limit."""
+    max_count: int = Field(default=0, ge=0)
+    """Most entries the cache may hold (LRU eviction beyond). 0 (default): no limit."""
+
+
 class FileBackendSettings(_Section):
     """A backend that stores each volume as a raw sparse file in one directory."""
 
@@ -64,6 +77,7 @@ class FileBackendSettings(_Section):
     """Share of the capacity never given to volumes, in percent."""
     capabilities: dict[str, str | int | float | bool] = Field(default_factory=dict)
     """Extra capabilities matched against volume types' extra specs (e.g. tier = "gold")."""
+    image_cache: ImageCacheSettings = ImageCacheSettings()
 
 
 class BusSettings(_Section):
@@ -129,6 +143,24 @@ class NotificationSettings(_Section):
     """Routing keys are ``<topic>.info`` and ``<topic>.error``."""
 
 
+class ImageSettings(_Section):
+    """The image store, and how images become raw volume data."""
+
+    directory: Path | None = None
+    """Where image files live. Default: ``<data_dir>/images``."""
+    max_image_size_gb: int = Field(default=1024, ge=1)
+    """Largest image file accepted at upload, in GiB (default 1024)."""
+    url_timeout_seconds: float = Field(default=60.0, gt=0)
+    """Seconds an image URL may stay silent during an upload before it fails (default 60)."""
+    conversion_concurrency: int = Field(default=2, ge=1)
+    """Most ``qemu-img convert`` processes running at once in this process (default 2);
+    further conversions wait."""
+    qemu_img_cpu_seconds: int = Field(default=30, ge=1)
+    """CPU seconds ``qemu-img info`` may use before it is killed (default 30)."""
+    qemu_img_address_space_mb: int = Field(default=1024, ge=64)
+    """Address space ``qemu-img info`` may map, in MiB (default 1024)."""
+
+
 class LimitSettings(_Section):
     """Bounds on requests."""
 
@@ -156,6 +188,7 @@ class Settings(_Section):
     recovery: RecoverySettings = RecoverySettings()
     notifications: NotificationSettings = NotificationSettings()
     limits: LimitSettings = LimitSettings()
+    images: ImageSettings = ImageSettings()
 
     @property
     def database_url(self) -> str:
@@ -166,6 +199,11 @@ class Settings(_Section):
     def lock_url(self) -> str:
         """The tooz URL with its default filled in."""
         return self.locks.url or f"file://{self.data_dir / 'locks'}"
+
+    @property
+    def image_directory(self) -> Path:
+        """The image store's directory, with its default filled in."""
+        return self.images.directory or self.data_dir / "images"
 
     def backend_directory(self, name: str) -> Path:
         """The directory of a file backend, with its default filled in."""

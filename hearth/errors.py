@@ -17,16 +17,24 @@ Each class carries what the rest of Hearth needs to act on a failure:
     │   ├── InvalidReference              a field refers to something that does not exist
     │   ├── SourceNotAvailable            a snapshot/volume to copy is not 'available'
     │   ├── SourceNotSupported            a source kind this build cannot create from yet
-    │   └── CapacityExceeded              the volume's backend has no room to grow it
+    │   ├── CapacityExceeded              the volume's backend has no room to grow it
+    │   ├── ImageUnsafe                   backing file, data file, flat extent, bad header
+    │   ├── ImageFormatMismatch           the declared format is not the detected one
+    │   ├── ImageTooBig                   larger than the volume or the upload limit
+    │   ├── ImageChecksumMismatch         stored bytes differ from the recorded hash
+    │   ├── ImageNotAvailable             deleted, not active, or its data is gone
+    │   └── ImageConversionFailed         qemu-img failed on an image that passed inspection
     ├── NotFound                     404
     │   ├── VolumeNotFound
     │   ├── SnapshotNotFound
+    │   ├── ImageNotFound
     │   ├── VolumeTypeNotFound
     │   ├── MessageNotFound
     │   └── BackendNotFound
     ├── Conflict                     409
     │   ├── InvalidStatus                 the resource is not in a status that allows this
     │   ├── VolumeHasSnapshots
+    │   ├── ImageInUse                    volumes are being created from the image
     │   └── DuplicateName
     ├── ConfigError                  500  settings rejected at start-up
     ├── BackendBusy                  500  another process already serves this backend
@@ -36,7 +44,8 @@ Each class carries what the rest of Hearth needs to act on a failure:
     ├── BusUnavailable               503  the message broker cannot take a message
     └── BackendError                 500  the backend failed; another backend may succeed
         ├── BackendFull                   no space left on the backend
-        └── BackendSourceMissing          the backend lacks the data a source row promises
+        ├── BackendSourceMissing          the backend lacks the data a source row promises
+        └── ImageFetchFailed              reading or downloading an image failed (transient)
 
 Foreign exceptions (OSError, subprocess, SQLAlchemy) are translated into these at the
 boundary that meets them, with ``raise ... from exc``.
@@ -109,6 +118,49 @@ class CapacityExceeded(Invalid):
     message = "Backend {backend} has no room for {size} more GiB."
 
 
+class ImageUnsafe(Invalid):
+    """The format inspector found something unsafe (backing file, external data file,
+    VMDK extent outside the file, unknown features) or could not parse the image."""
+
+    code = "image_unsafe"
+    message = "Image {image_id} was rejected as unsafe: {reason}."
+
+
+class ImageFormatMismatch(Invalid):
+    """The image's content is not in the disk format it was declared with."""
+
+    code = "image_format_mismatch"
+    message = "Image {image_id} was declared as {declared} but its content is {detected}."
+
+
+class ImageTooBig(Invalid):
+    """The image does not fit: in the volume, or under the upload limit."""
+
+    code = "image_too_big"
+    message = "Image {image_id} is too big: {reason}."
+
+
+class ImageChecksumMismatch(Invalid):
+    """The stored image's bytes no longer hash to the value recorded at upload."""
+
+    code = "image_checksum_mismatch"
+    message = "Image {image_id} failed verification: its data does not match its checksum."
+
+
+class ImageNotAvailable(Invalid):
+    """The image was deleted, is not active, or its stored data is missing."""
+
+    code = "image_not_available"
+    message = "Image {image_id} is not available: {reason}."
+
+
+class ImageConversionFailed(Invalid):
+    """qemu-img failed on an image that passed inspection (corrupt, or over its limits)."""
+
+    code = "image_conversion_failed"
+    message = "Image {image_id} could not be converted: {reason}."
+
+
 class NotFound(HearthError):
     """The addressed resource does not exist (or belongs to another project)."""
 
@@ -145,6 +197,13 @@ class MessageNotFound(NotFound):
     message = "Message {message_id} could not be found."
 
 
+class ImageNotFound(NotFound):
+    """No image has the requested id (or name) for this project."""
+
+    code = "image_not_found"
+    message = "Image {image_id} could not be found."
+
+
 class BackendNotFound(NotFound):
     """No backend of that name is configured."""
 
@@ -172,6 +231,13 @@ class VolumeHasSnapshots(Conflict):
 
     code = "volume_has_snapshots"
     message = "Cannot delete volume {volume_id}: it still has {count} snapshot(s)."
+
+
+class ImageInUse(Conflict):
+    """An image cannot be deleted while volumes are being created from it."""
+
+    code = "image_in_use"
+    message = "Cannot delete image {image_id}: {count} volume(s) are being created from it."
 
 
 class DuplicateName(Conflict):
@@ -247,6 +313,14 @@ class BackendSourceMissing(BackendError):
     message = "The storage backend no longer holds the data of {kind} {source_id}."
     # The source lives only on this backend: no other backend can copy it.
     reschedulable = False
+
+
+class ImageFetchFailed(BackendError):
+    """Reading or downloading an image's bytes failed (I/O, network): may succeed later
+    or elsewhere."""
+
+    code = "image_fetch_failed"
+    message = "Could not read image {image_id}; try again later."
 
 
 def user_message_of(exc: BaseException) -> str:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from hearth import errors
 from hearth.volume.drivers import base
@@ -88,6 +93,21 @@ class FakeDriver(base.VolumeDriver):
             raise late
         return None
 
+    def copy_image_to_volume(
+        self, volume: base.VolumeRef, write: Callable[[Path], None]
+    ) -> base.ModelUpdate | None:
+        """Lets ``write`` fill a real sparse file, then keeps its non-zero blocks."""
+        self._raise_now(self._enter("copy_image_to_volume"))
+        with tempfile.TemporaryDirectory(prefix="fake-driver-") as scratch:
+            path = Path(scratch) / "volume.part"
+            with path.open("wb") as sparse:
+                sparse.truncate(volume.size_bytes)
+            write(path)
+            if path.stat().st_size != volume.size_bytes:
+                raise errors.Invalid(reason="the image is larger than the volume")
+            self.volumes[volume.id] = FakeVolume(volume.size_bytes, _nonzero_bytes(path))
+        return None
+
     def delete_volume(self, volume: base.VolumeRef) -> None:
         self._raise_now(self._enter("delete_volume"))
         self.volumes.pop(volume.id, None)
@@ -140,3 +160,24 @@ class FakeDriver(base.VolumeDriver):
             return pool[source_id]
         except KeyError:
             raise errors.BackendSourceMissing(kind=kind, source_id=source_id) from None
+
+
+def _nonzero_bytes(path: Path, block: int = 4096) -> dict[int, int]:
+    """The non-zero bytes of a sparse file, by offset (holes and zero blocks skipped)."""
+    data: dict[int, int] = {}
+    with path.open("rb") as source:
+        fd, offset, size = source.fileno(), 0, os.fstat(source.fileno()).st_size
+        while offset < size:
+            try:
+                start = os.lseek(fd, offset, os.SEEK_DATA)
+            except OSError as exc:
+                if exc.errno == errno.ENXIO:
+                    break
+                raise
+            end = os.lseek(fd, start, os.SEEK_HOLE)
+            for position in range(start, end, block):
+                chunk = os.pread(fd, min(block, end - position), position)
+                if chunk.count(0) != len(chunk):
+                    data.update((position + i, b) for i, b in enumerate(chunk) if b)
+            offset = end
+    return data

@@ -104,6 +104,11 @@ class Volume(Base):
     create_resumes: Mapped[int] = mapped_column(Integer, default=0)
     """How many times reconciliation resumed this create (bounded: a create that kills
     its manager must not do so forever)."""
+    volume_image_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """For a volume made from an image: the image's id, name, checksum, formats, min_disk,
+    min_ram and size, recorded when the create succeeded."""
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """While a create copies data: ``{"phase", "done", "total"}`` (bytes), else None."""
 
 
 class Snapshot(Base):
@@ -201,3 +206,61 @@ class Backend(Base):
     host is this backend. Changed only by claims and releases, never by reports."""
     reported_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Image(Base):
+    """An image in the store: its metadata; its bytes are a file under the image directory."""
+
+    __tablename__ = "images"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str | None] = mapped_column(String(255), index=True)
+    owner: Mapped[str] = mapped_column(String(255), index=True)
+    """The project that registered the image."""
+    visibility: Mapped[str] = mapped_column(String(16))
+    """private (its owner only) or public (every project)."""
+    disk_format: Mapped[str] = mapped_column(String(16))
+    container_format: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    """Bytes of the stored file."""
+    checksum: Mapped[str | None] = mapped_column(String(32))
+    """MD5 of the stored file, hex (Glance's ``checksum``)."""
+    os_hash_algo: Mapped[str | None] = mapped_column(String(64))
+    os_hash_value: Mapped[str | None] = mapped_column(String(128))
+    """The stored file's hash with ``os_hash_algo`` (sha256), hex; verified at every use."""
+    virtual_size: Mapped[int | None] = mapped_column(BigInteger)
+    """Bytes of the disk the image describes (what a volume must hold)."""
+    min_disk: Mapped[int] = mapped_column(Integer, default=0)
+    """GiB a volume made from it needs at least."""
+    min_ram: Mapped[int] = mapped_column(Integer, default=0)
+    """MiB of memory an instance booted from it needs (recorded, not enforced here)."""
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
+
+
+class ImageCacheEntry(Base):
+    """A converted image held on one backend as a hidden volume, cloned by creates.
+
+    The entry's id is the id of the backend volume that holds the raw image; no volume row
+    exists for it, so users never see it nor count it as theirs.
+    """
+
+    __tablename__ = "image_cache_entries"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    image_id: Mapped[str] = mapped_column(String(36), index=True)
+    image_checksum: Mapped[str] = mapped_column(String(128))
+    """The image's hash when the entry was made: a different hash now makes it stale."""
+    image_updated_at: Mapped[datetime]
+    """The image's ``updated_at`` when the entry was made: a change makes it stale."""
+    size: Mapped[int] = mapped_column(Integer)
+    """Size of the entry's volume in GiB."""
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    in_use: Mapped[int] = mapped_column(Integer, default=0)
+    """Creates cloning it right now: never evicted while above zero."""
+    last_used: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)

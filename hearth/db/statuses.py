@@ -26,6 +26,28 @@ class SnapshotStatus(StrEnum):
     ERROR_DELETING = "error_deleting"
 
 
+class ImageStatus(StrEnum):
+    """Where an image is in its life (as the Image API names them)."""
+
+    QUEUED = "queued"
+    """Recorded, no data yet."""
+    SAVING = "saving"
+    """Its data is being received and inspected."""
+    ACTIVE = "active"
+    KILLED = "killed"
+    """Its upload died with the process that received it."""
+
+
+class CacheEntryStatus(StrEnum):
+    """Where an image-volume cache entry is in its life."""
+
+    POPULATING = "populating"
+    """Being filled; never cloned. Left by a crash, it is discarded and rebuilt."""
+    READY = "ready"
+    EVICTING = "evicting"
+    """Its volume is being deleted."""
+
+
 # A create is under way: the row may not be deleted and its manager owns it.
 CREATE_IN_PROGRESS = frozenset({VolumeStatus.CREATING, VolumeStatus.DOWNLOADING})
 # Statuses from which a volume may be deleted.

@@ -1,10 +1,11 @@
 """The library facade: ``Hearth`` opens a data directory and offers the volume API in-process.
 
 It sits at the top of the data path, with the CLI and the HTTP API as its callers: each
-method checks the request and writes rows through ``hearth.service.requests``, then casts
-the work on the bus (creates to the scheduler, the rest to the volume's backend). With
-``wait=True`` (the default) it returns the row once the work has ended; with
-``wait=False`` at once, the row still ``creating``/``deleting``.
+method checks the request and writes rows through ``hearth.service.requests`` (images:
+``image_requests``), then casts the work on the bus (creates to the scheduler, the rest to
+the volume's backend); image uploads go to the image store. With ``wait=True`` (the
+default) it returns the row once the work has ended; with ``wait=False`` at once, the row
+still ``creating``/``deleting``.
 
     with Hearth.open("./hearth-data") as hearth:
         volume = hearth.create_volume(size=1, name="first")
@@ -12,7 +13,7 @@ the work on the bus (creates to the scheduler, the rest to the volume's backend)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -20,8 +21,19 @@ from typing import Any
 
 from hearth import config, errors, notifications
 from hearth.context import RequestContext
-from hearth.db import backends, models, snapshots, statuses, user_messages, volume_types, volumes
-from hearth.service import requests, watch, wiring
+from hearth.db import (
+    backends,
+    image_cache,
+    images,
+    models,
+    snapshots,
+    statuses,
+    user_messages,
+    volume_types,
+    volumes,
+)
+from hearth.image import cache, store
+from hearth.service import image_requests, requests, watch, wiring
 from hearth.volume import audit
 from hearth.volume.drivers import file
 from hearth.volume.flows import create_volume
@@ -89,13 +101,16 @@ class Hearth:
         *,
         context: RequestContext | None = None,
         wait: bool = True,
+        on_created: Callable[[models.Volume], None] | None = None,
         **fields: Any,
     ) -> models.Volume:
         """Create a volume; returns its row once the create has ended (``available``, or
         ``error`` with a user message saying why), or at once with ``wait=False``.
 
         ``fields``: name, description, volume_type, availability_zone, snapshot_id,
-        source_volid, image_id, backup_id, metadata.
+        source_volid, image_id (an id, or a name one visible image has), backup_id,
+        metadata. ``on_created`` gets the new row before the backend work starts (to follow
+        its progress).
         """
         ctx = context or self.context
         request = requests.VolumeRequest(size=size, **fields)
@@ -103,6 +118,8 @@ class Hearth:
             volume, request_spec = requests.new_volume(
                 session, ctx, request, self.services.settings
             )
+        if on_created is not None:
+            on_created(volume)
         try:
             self.services.scheduler_api.create_volume(ctx, volume.id, request_spec, {})
         except errors.BusUnavailable as exc:
@@ -231,6 +248,63 @@ class Hearth:
                 lambda: self._snapshot_settled(snapshot_id, {statuses.SnapshotStatus.DELETING}),
             )
 
+    # images
+
+    def create_image(
+        self,
+        name: str,
+        *,
+        disk_format: str,
+        file: Path | str | None = None,
+        url: str | None = None,
+        container_format: str = "bare",
+        min_disk: int = 0,
+        min_ram: int = 0,
+        visibility: str = images.PRIVATE,
+        properties: dict[str, str] | None = None,
+        context: RequestContext | None = None,
+    ) -> models.Image:
+        """Store an image from a local file or an http(s) URL; returns it ``active``.
+
+        The bytes are inspected before the image counts: a hostile or mislabelled image
+        raises (ImageUnsafe, ImageFormatMismatch, ...) and nothing is stored.
+        """
+        request = image_requests.ImageRequest(
+            name, disk_format, container_format, min_disk, min_ram, visibility, properties
+        )
+        with self.services.db.transaction() as session:
+            row = image_requests.new_image(session, context or self.context, request)
+        source = store.Source(file=Path(file) if file is not None else None, url=url)
+        return self._image_store.upload(row.id, source)
+
+    def get_image(self, id_or_name: str, *, context: RequestContext | None = None) -> models.Image:
+        """An image the caller may see (its project's, or public), by id or unique name."""
+        with self.services.db.transaction() as session:
+            return image_requests.find(session, context or self.context, id_or_name)
+
+    def list_images(self, *, context: RequestContext | None = None) -> Sequence[models.Image]:
+        """The images the caller may see, oldest first."""
+        with self.services.db.transaction() as session:
+            return images.find_all(session, project_id=self._scope(context))
+
+    def delete_image(self, id_or_name: str, *, context: RequestContext | None = None) -> None:
+        """Delete an image and its cache entries. Refused (ImageInUse) while volumes are
+        being created from it; volumes already made from it are not affected."""
+        with self.services.db.transaction() as session:
+            image = image_requests.begin_image_delete(session, context or self.context, id_or_name)
+        self._image_store.remove(image.id)
+        for image_cache_of_backend in self._image_caches(None):
+            image_cache_of_backend.clear(image.id)
+
+    def list_image_cache(self, backend: str | None = None) -> Sequence[models.ImageCacheEntry]:
+        """The image-volume cache entries of one backend (every backend by default)."""
+        with self.services.db.transaction() as session:
+            return image_cache.find_all(session, host=backend)
+
+    def clear_image_cache(self, backend: str | None = None) -> int:
+        """Evict every cache entry not being cloned; returns how many were evicted."""
+        return sum(c.clear() for c in self._image_caches(backend))
+
     # volume types, messages, backends
 
     def create_volume_type(
@@ -319,6 +393,18 @@ class Hearth:
         with self.services.db.read() as session:
             snapshot = snapshots.find(session, snapshot_id)
         return snapshot is None or snapshot.status not in passing
+
+    @property
+    def _image_store(self) -> store.ImageStore:
+        assert self.services.image_store is not None, "wiring.build makes the image store"
+        return self.services.image_store
+
+    def _image_caches(self, backend: str | None) -> list[cache.ImageVolumeCache]:
+        managers = self.services.managers
+        if backend is not None and backend not in managers:
+            raise errors.BackendNotFound(backend=backend)
+        chosen = [managers[backend]] if backend else list(managers.values())
+        return [m.image_volume_cache for m in chosen if m.image_volume_cache is not None]
 
     def _scope(self, context: RequestContext | None) -> str | None:
         ctx = context or self.context

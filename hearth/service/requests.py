@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 from hearth import config, errors
 from hearth.context import RequestContext
 from hearth.db import backends, models, snapshots, statuses, volume_types, volumes
+from hearth.image import info
+from hearth.service import image_requests
 from hearth.volume import request_spec
 
 MAX_NAME_LENGTH = 255
@@ -47,10 +49,8 @@ def new_volume(
 ) -> tuple[models.Volume, dict[str, Any]]:
     """Check a create request and insert its row (``creating``, not yet placed); returns the
     row and the request spec the scheduler places it by."""
-    source_field = _single_source(request)
-    if source_field in ("image_id", "backup_id"):
-        kind = "an image" if source_field == "image_id" else "a backup"
-        raise errors.SourceNotSupported(source=kind)
+    if _single_source(request) == "backup_id":
+        raise errors.SourceNotSupported(source="a backup")
     scope = None if context.is_admin else context.project_id
     source: models.Volume | models.Snapshot | None = None
     source_size: int | None = None
@@ -62,7 +62,13 @@ def new_volume(
     elif request.source_volid is not None:
         source_volume = _volume_source(session, request.source_volid, scope)
         source, source_size = source_volume, source_volume.size
-    size = _size(request.size, source_size, settings.limits.max_volume_size_gb, source)
+    max_size = settings.limits.max_volume_size_gb
+    image: info.ImageInfo | None = None
+    if request.image_id is not None:
+        image = image_requests.for_volume(session, context, request.image_id)
+        size = _image_size(request.size, image, max_size)
+    else:
+        size = _size(request.size, source_size, max_size, source)
     volume_type = _volume_type(session, request.volume_type)
     zone = _zone(session, request.availability_zone, source_volume)
     volume = volumes.create(
@@ -77,6 +83,7 @@ def new_volume(
         volume_type_id=volume_type.id,
         snapshot_id=request.snapshot_id,
         source_volid=request.source_volid,
+        image_id=image.id if image is not None else None,
         volume_metadata=_metadata(request.metadata),
     )
     spec = request_spec.build(
@@ -226,6 +233,26 @@ def _size(value: Any, source_size: int | None, max_size: int, source: object) ->
         raise errors.InvalidInput(
             field="size",
             reason=f"must be at least the {kind}'s size of {source_size} GiB, got {size}",
+        )
+    return size
+
+
+def _image_size(value: Any, image: info.ImageInfo, max_size: int) -> int:
+    """The size of a volume from an image: at least its virtual size and its min_disk;
+    by default, just that."""
+    needed = image.min_volume_gb
+    if value is None:
+        if needed > max_size:
+            raise errors.InvalidInput(
+                field="size", reason=f"image {image.id} needs {needed} GiB, over {max_size} GiB"
+            )
+        return needed
+    size = _size(value, None, max_size, None)
+    if size < needed:
+        raise errors.InvalidInput(
+            field="size",
+            reason=f"must be at least {needed} GiB for image {image.id} (virtual size "
+            f"{image.virtual_size_gb} GiB, min_disk {image.min_disk} GiB), got {size}",
         )
     return size
 

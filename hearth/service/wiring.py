@@ -1,7 +1,8 @@
 """The composition root: builds every component from settings, and nothing else does.
 
 ``build(settings, roles=...)`` wires the database, locks, bus, notification relay, the
-scheduler and one volume manager per served backend. A process serves some roles:
+image store, the scheduler and, per served backend, a driver, a volume manager, its
+image-volume cache and the image tools (fetcher, converter). A process serves some roles:
 ``scheduler``, ``volume`` (some or all backends). With the in-process ``memory://`` bus the
 process must serve everything itself; with a broker it may serve nothing and only send
 requests (a CLI next to ``hearth serve``). The library facade (``Hearth``), the CLI and the
@@ -18,10 +19,12 @@ from dataclasses import dataclass, field
 
 from hearth import config, coordination, errors, notifications, rpc
 from hearth.db.session import Database
+from hearth.image import cache, convert, fetch, qemu, store
 from hearth.scheduler import rpcapi as scheduler_rpcapi
 from hearth.scheduler.manager import SchedulerManager
 from hearth.volume import rpcapi as volume_rpcapi
 from hearth.volume.drivers import base, file
+from hearth.volume.flows import image_source
 from hearth.volume.manager import VolumeEndpoint, VolumeManager
 
 LOG = logging.getLogger(__name__)
@@ -42,6 +45,7 @@ class Services:
     scheduler: SchedulerManager | None
     managers: dict[str, VolumeManager]
     memory_notifications: notifications.MemoryDriver | None = None
+    image_store: store.ImageStore | None = None
     owns_bus: bool = True
     started: bool = False
     _servers: list[rpc.Server] = field(default_factory=list)
@@ -56,6 +60,8 @@ class Services:
                     reason="the database schema is not current; run `hearth db upgrade`"
                 )
             self.db.upgrade()  # the embedded SQLite database keeps itself current
+        if self.image_store is not None:
+            self.image_store.recover()
         self.locks.start()
         self.relay.start()
         self.started = True
@@ -158,22 +164,31 @@ def build(
     scheduler_api = scheduler_rpcapi.SchedulerAPI(bus)
     volume_api = volume_rpcapi.VolumeAPI(bus)
     replaced = dict(drivers or {})
-    managers = {
-        name: VolumeManager(
+    tools = build_image_tools(settings)
+    managers = {}
+    for name in served:
+        driver = replaced.get(name) or build_driver(settings, name)
+        managers[name] = VolumeManager(
             host=name,
-            driver=replaced.get(name) or build_driver(settings, name),
+            driver=driver,
             db=db,
             locks=locks,
             settings=settings.backends[name],
             recovery=settings.recovery,
             scheduler_rpcapi=scheduler_api,
+            image_volume_cache=build_image_cache(settings, name, db, locks, driver),
+            image_tools=tools,
         )
-        for name in served
-    }
     scheduler = (
         SchedulerManager(db=db, volume_api=volume_api, settings=settings.scheduler)
         if "scheduler" in chosen_roles
         else None
+    )
+    image_store = store.ImageStore(
+        db,
+        settings.image_directory,
+        max_image_bytes=settings.images.max_image_size_gb << 30,
+        url_timeout=settings.images.url_timeout_seconds,
     )
     return Services(
         settings,
@@ -186,6 +201,7 @@ def build(
         scheduler,
         managers,
         memory,
+        image_store=image_store,
         owns_bus=shared_bus is None,
     )
 
@@ -206,3 +222,37 @@ def _served_backends(
     if missing:
         raise errors.ConfigError(reason=f"backends {missing} are not configured")
     return chosen
+
+
+def build_image_tools(settings: config.Settings) -> image_source.ImageTools:
+    """How this process reads images from the store and converts them."""
+    limits = qemu.Limits(
+        cpu_seconds=settings.images.qemu_img_cpu_seconds,
+        address_space_bytes=settings.images.qemu_img_address_space_mb << 20,
+    )
+    return image_source.ImageTools(
+        fetcher=fetch.LocalFetcher(settings.image_directory),
+        converter=convert.Converter(
+            concurrency=settings.images.conversion_concurrency, info_limits=limits
+        ),
+    )
+
+
+def build_image_cache(
+    settings: config.Settings,
+    backend: str,
+    db: Database,
+    locks: coordination.Locks,
+    driver: base.VolumeDriver,
+) -> cache.ImageVolumeCache | None:
+    """The image-volume cache of one backend, or None when it is switched off."""
+    section = settings.backends[backend].image_cache
+    if not section.enabled:
+        return None
+    return cache.ImageVolumeCache(
+        host=backend,
+        db=db,
+        locks=locks,
+        settings=section,
+        remove=image_source.entry_remover(driver),
+    )

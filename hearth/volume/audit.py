@@ -14,7 +14,8 @@
 
 Rows in ``creating`` or ``downloading`` have no data yet by design and are never
 ``missing``; backend data younger than its row cannot exist (data appears only when
-complete, and rows are written before data).
+complete, and rows are written before data). Image-volume cache entries are backend volumes
+without volume rows: they belong to the cache (its own start-up recovery checks them).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from hearth import errors, messages
 from hearth.context import RequestContext
-from hearth.db import backends, models, snapshots, statuses, volumes
+from hearth.db import backends, image_cache, models, snapshots, statuses, volumes
 from hearth.db.session import Database
 from hearth.volume.drivers import base
 
@@ -75,7 +76,9 @@ def audit_backend(
     with db.read() as session:
         rows = {v.id: v for v in volumes.find_all(session, host=backend)}
         snaps = {s.id: s for s in snapshots.find_on_host(session, backend, statuses=_ANY_SNAP)}
-    held = set(driver.list_volumes())
+        # image-volume cache entries are backend volumes without volume rows, by design
+        cached = {entry.id for entry in image_cache.find_all(session, host=backend)}
+    held = set(driver.list_volumes()) - cached
     held_snaps = set(driver.list_snapshots())
     found = [
         *_orphans(db, driver, backend, held - rows.keys(), held_snaps - snaps.keys(), fix),

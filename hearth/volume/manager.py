@@ -25,9 +25,10 @@ from hearth import config, coordination, errors, messages, notifications
 from hearth.context import RequestContext
 from hearth.db import backends, models, snapshots, statuses, volumes
 from hearth.db.session import Database
+from hearth.image import cache
 from hearth.volume import reconcile
 from hearth.volume.drivers import base
-from hearth.volume.flows import create_volume
+from hearth.volume.flows import create_volume, image_source
 
 LOG = logging.getLogger(__name__)
 STATS_MIN_INTERVAL = 1.0
@@ -47,7 +48,8 @@ class VolumeManager:
         settings: config.FileBackendSettings,
         recovery: config.RecoverySettings | None = None,
         scheduler_rpcapi: create_volume.SchedulerRpcApi | None = None,
-        image_volume_cache: Any | None = None,
+        image_volume_cache: cache.ImageVolumeCache | None = None,
+        image_tools: image_source.ImageTools | None = None,
     ) -> None:
         self.host = host
         self.driver = driver
@@ -58,6 +60,8 @@ class VolumeManager:
         self.availability_zone = settings.availability_zone
         self.scheduler_rpcapi = scheduler_rpcapi
         self.image_volume_cache = image_volume_cache
+        self.image_tools = image_tools
+        """Read by CreateVolumeFromSpecTask for creates from images."""
         self._ownership: Any = None
         self._in_hand: set[str] = set()
         self._in_hand_lock = threading.Lock()
@@ -67,8 +71,9 @@ class VolumeManager:
 
     def init_host(self) -> None:
         """Become the backend's only manager, prepare it, drop leftovers of operations that
-        died, report capacity, then finish or undo every unfinished operation
-        (reconciliation). Raises BackendBusy if another process serves the backend."""
+        died (partial files, image cache entries never finished), report capacity, then
+        finish or undo every unfinished operation (reconciliation). Raises BackendBusy if
+        another process serves the backend."""
         self._ownership = self.locks.try_acquire(coordination.backend_lock(self.host))
         if self._ownership is None:
             raise errors.BackendBusy(backend=self.host)
@@ -79,6 +84,8 @@ class VolumeManager:
         if remove_partial is not None:
             for name in remove_partial():
                 LOG.info("removed unfinished file %s from backend %s", name, self.host)
+        if self.image_volume_cache is not None:
+            self.image_volume_cache.recover()
         self.report_stats()
         self.reconcile(everything=True)
 

@@ -19,6 +19,8 @@ from typing import Literal
 import pytest
 
 from hearth import errors
+from hearth.db import models
+from hearth.image import info
 from hearth.volume.drivers import base
 from hearth.volume.drivers.file import FileDriver
 from tests.fakes import FakeDriver
@@ -388,3 +390,96 @@ def test_get_stats_reports_how_the_backend_clones(backend: Backend) -> None:
 
     assert stats.clone_mode == backend.clone_mode
     assert 0 <= stats.free_bytes <= stats.total_bytes
+
+
+def writing(tag: str, offsets: tuple[int, ...]) -> Callable[[Path], None]:
+    """A ``write`` for copy_image_to_volume that puts tagged blocks at ``offsets``."""
+
+    def write(path: Path) -> None:
+        with path.open("r+b") as target:
+            for offset in offsets:
+                target.seek(offset)
+                target.write(block(tag, offset))
+
+    return write
+
+
+def test_a_volume_from_an_image_holds_what_was_written_and_zeros_elsewhere(
+    backend: Backend,
+) -> None:
+    volume = new_ref(2)
+
+    backend.driver.copy_image_to_volume(volume, writing("image", OFFSETS[:2]))
+
+    assert backend.size(volume.id) == 2 * GiB
+    assert blocks_at(backend, volume)[:2] == tagged("image")[:2]
+    assert backend.read(volume.id, OFFSETS[2], BLOCK) == ZEROS
+    assert backend.read(volume.id, 2 * GiB - BLOCK, BLOCK) == ZEROS
+
+
+def test_an_image_is_written_into_a_zeroed_file_of_the_volumes_size_never_visible_early(
+    backend: Backend,
+) -> None:
+    volume = new_ref()
+    seen: dict[str, object] = {}
+
+    def write(path: Path) -> None:
+        seen["size"] = path.stat().st_size
+        with path.open("rb") as target:
+            seen["start"] = target.read(BLOCK)
+        seen["visible"] = backend.driver.volume_exists(volume)
+
+    backend.driver.copy_image_to_volume(volume, write)
+
+    assert seen == {"size": GiB, "start": ZEROS, "visible": False}
+    assert backend.driver.volume_exists(volume)
+
+
+def test_a_failed_image_write_leaves_no_volume_and_keeps_its_error(backend: Backend) -> None:
+    volume = new_ref()
+
+    def write(path: Path) -> None:
+        writing("half", OFFSETS[:1])(path)
+        raise errors.ImageChecksumMismatch(image_id="the-image")
+
+    with pytest.raises(errors.ImageChecksumMismatch):
+        backend.driver.copy_image_to_volume(volume, write)
+
+    assert not backend.driver.volume_exists(volume)
+    assert backend.driver.get_stats().provisioned_bytes == 0
+
+
+def test_an_image_write_that_grows_the_file_is_refused_and_leaves_no_volume(
+    backend: Backend,
+) -> None:
+    volume = new_ref()
+
+    def write(path: Path) -> None:
+        os.truncate(path, 2 * GiB)
+
+    with pytest.raises(errors.Invalid):
+        backend.driver.copy_image_to_volume(volume, write)
+
+    assert not backend.driver.volume_exists(volume)
+
+
+def test_clone_image_either_declines_or_makes_the_volume(backend: Backend) -> None:
+    volume = new_ref()
+    image = info.ImageInfo(
+        id=str(uuid.uuid4()),
+        name="any",
+        disk_format="raw",
+        container_format="bare",
+        size=GiB,
+        virtual_size=GiB,
+        checksum="0" * 32,
+        os_hash_algo="sha256",
+        os_hash_value="0" * 64,
+        min_disk=0,
+        min_ram=0,
+        updated_at=models.utcnow(),
+    )
+
+    update = backend.driver.clone_image(volume, image)
+
+    assert backend.driver.volume_exists(volume) is (update is not None)

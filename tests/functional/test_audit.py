@@ -125,3 +125,17 @@ def test_the_audit_command_exits_1_while_findings_remain(hearth: Hearth, data_di
     assert "orphan volume" in report.stdout
     assert repair.exit_code == 0, repair.output
     assert again.exit_code == 0, again.output
+
+
+def test_image_cache_entries_are_not_orphans(hearth: Hearth, tmp_path: Path) -> None:
+    raw = tmp_path / "disk.raw"
+    raw.write_bytes(b"boot sector".ljust(1 << 20, b"\0"))
+    image = hearth.create_image("disk", disk_format="raw", file=raw)
+    volume = hearth.create_volume(size=1, image_id=image.id)
+    assert volume.status == "available"
+    assert len(hearth.list_image_cache()) == 1
+
+    assert hearth.audit(fix=True) == []
+
+    assert len(hearth.list_image_cache()) == 1
+    assert hearth.create_volume(size=1, image_id=image.id).status == "available"

@@ -17,6 +17,9 @@ def test_defaults_put_everything_under_the_data_directory(tmp_path: Path) -> Non
     assert list(settings.backends) == ["local"]
     assert settings.backend_directory("local") == tmp_path / "backends" / "local"
     assert settings.backends["local"].availability_zone == "nova"
+    assert settings.image_directory == tmp_path / "images"
+    assert settings.images.conversion_concurrency == 2
+    assert settings.backends["local"].image_cache.enabled is True
 
 
 def test_the_config_file_in_the_data_directory_is_read(tmp_path: Path) -> None:
@@ -52,6 +55,10 @@ def test_environment_overrides_the_file_and_arguments_override_the_environment(
         ("[backends.x]\nclone_mode = 'magic'\n", "backends.x.clone_mode"),
         ("[limits]\nmax_volume_size_gb = 0\n", "limits.max_volume_size_gb"),
         ("backends = {}\n", "backends"),
+        ("[images]\nconversion_concurrency = 0\n", "images.conversion_concurrency"),
+        ("[images]\nqemu_img_cpu = 3\n", "images.qemu_img_cpu: unknown key"),
+        ("[backends.x.image_cache]\nmax_count = -1\n", "backends.x.image_cache.max_count"),
+        ("[backends.x.image_cache]\nsize = 3\n", "backends.x.image_cache.size: unknown key"),
     ],
 )
 def test_bad_settings_are_rejected_naming_the_key(tmp_path: Path, toml: str, named: str) -> None:

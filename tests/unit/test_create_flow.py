@@ -316,13 +316,10 @@ def test_a_failed_cast_to_the_scheduler_puts_the_volume_in_error(
     assert hearth.get_volume(volume.id).status == "error"
 
 
-@pytest.mark.parametrize(
-    ("field", "wording"), [("image_id", "an image"), ("backup_id", "a backup")]
-)
-def test_image_and_backup_sources_fail_as_not_supported_and_never_make_a_raw_volume(
-    hearth: Hearth, fake_driver: FakeDriver, field: str, wording: str
+def test_a_backup_source_fails_as_not_supported_and_never_makes_a_raw_volume(
+    hearth: Hearth, fake_driver: FakeDriver
 ) -> None:
-    volume = creating_volume(hearth, **{field: "0b6e5d1c-0000-4000-8000-000000000001"})
+    volume = creating_volume(hearth, backup_id="0b6e5d1c-0000-4000-8000-000000000001")
 
     with pytest.raises(errors.SourceNotSupported):
         run_flow(hearth, volume)
@@ -331,7 +328,24 @@ def test_image_and_backup_sources_fail_as_not_supported_and_never_make_a_raw_vol
     assert hearth.get_volume(volume.id).status == "error"
     [message] = messages_for(hearth, volume.id)
     assert message.detail_code == "source_not_supported"
-    assert f"from {wording} is not supported yet" in message.message
+    assert "from a backup is not supported yet" in message.message
+
+
+def test_an_image_deleted_before_the_flow_fails_terminally_and_makes_nothing(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    scheduler = RecordingScheduler()
+    volume = creating_volume(hearth, image_id="0b6e5d1c-0000-4000-8000-000000000001")
+
+    with pytest.raises(errors.ImageNotAvailable):
+        run_flow(hearth, volume, scheduler=scheduler, retry={"num_attempts": 1})
+
+    assert scheduler.casts == []
+    assert fake_driver.volumes == {}
+    assert hearth.get_volume(volume.id).status == "error"
+    [message] = messages_for(hearth, volume.id)
+    assert message.detail_code == "image_not_available"
+    assert "is not available: it was deleted" in message.message
 
 
 def test_a_snapshot_that_stopped_being_available_fails_before_the_driver_is_called(

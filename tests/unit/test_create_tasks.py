@@ -8,7 +8,7 @@ import pytest
 from taskflow.types import failure as ft
 
 from hearth import errors
-from hearth.db import statuses, volumes
+from hearth.db import images, models, statuses, volumes
 from hearth.service.facade import Hearth
 from hearth.volume.drivers import base
 from hearth.volume.flows import create_volume, sources
@@ -89,6 +89,35 @@ def test_on_failure_reschedule_revert_twice_is_safe(
     assert len(messages_for(hearth, volume.id)) == 1
 
 
+def test_on_failure_reschedule_revert_clears_image_metadata_and_progress(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    volume = creating_volume(hearth, image_id=active_image_row(hearth).id)
+    with hearth.services.db.transaction() as session:
+        volumes.update(
+            session,
+            volume.id,
+            volume_image_metadata={"image_id": volume.image_id},
+            progress={"phase": "convert", "done": 1, "total": 2},
+        )
+    task = create_volume.OnFailureRescheduleTask(
+        ADMIN, hearth.services.db, fake_driver, None, False
+    )
+
+    task.revert(
+        context=ADMIN,
+        result=None,
+        flow_failures={"t": a_failure(errors.ImageChecksumMismatch(image_id="x"))},
+        volume=volume,
+        request_spec={},
+        filter_properties={},
+    )
+
+    row = hearth.get_volume(volume.id)
+    assert (row.status, row.volume_image_metadata, row.progress) == ("error", None, None)
+    assert messages_for(hearth, volume.id)[0].detail_code == "image_checksum_mismatch"
+
+
 def test_on_failure_reschedule_keeps_the_host_when_cleanup_fails(
     hearth: Hearth, fake_driver: FakeDriver
 ) -> None:
@@ -127,7 +156,7 @@ def test_extract_volume_spec_names_the_source_type(
     elif source == "volume":
         fields["source_volid"] = parent.id
     elif source == "image":
-        fields["image_id"] = "9d3c0e6a-0000-4000-8000-000000000002"
+        fields["image_id"] = active_image_row(hearth).id
     volume = creating_volume(hearth, **fields)
     task = create_volume.ExtractVolumeSpecTask(hearth.services.db)
 
@@ -143,6 +172,30 @@ def test_extract_volume_spec_names_the_source_type(
     if source == "snapshot":
         assert spec.source_snapshot is not None
         assert spec.source_snapshot.volume_id == parent.id
+    if source == "image":
+        assert spec.image is not None
+        assert spec.image.id == fields["image_id"]
+        assert spec.source_bootable is True
+
+
+def active_image_row(hearth: Hearth) -> models.Image:
+    """An image row as the store leaves an upload (no file: the task reads the row only)."""
+    with hearth.services.db.transaction() as session:
+        return images.create(
+            session,
+            name="row-only",
+            owner="admin",
+            visibility="private",
+            disk_format="raw",
+            container_format="bare",
+            status=statuses.ImageStatus.ACTIVE,
+            size=1 << 20,
+            checksum="0" * 32,
+            os_hash_algo="sha256",
+            os_hash_value="0" * 64,
+            virtual_size=1 << 20,
+            updated_at=models.utcnow(),
+        )
 
 
 def test_extract_volume_spec_refuses_a_source_on_another_backend(hearth: Hearth) -> None:

@@ -10,6 +10,8 @@ Every driver obeys these rules, and the shared contract suite in ``tests/`` chec
 - Create methods return a :class:`ModelUpdate` (fields to store on the row) or None.
 - Delete methods accept something that is already gone (a revert may run after a partial
   create, or twice).
+- Image data enters a volume only through :meth:`VolumeDriver.copy_image_to_volume`, which
+  keeps the first rule: the volume appears only once the image is completely written.
 - Failures are raised as :class:`hearth.errors.BackendError` subclasses (``BackendFull``
   when out of space); OS and subprocess errors never escape a driver untranslated, and
   messages never include host paths.
@@ -18,7 +20,11 @@ Every driver obeys these rules, and the shared contract suite in ``tests/`` chec
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+from hearth.image import info
 
 GiB = 1 << 30
 
@@ -93,6 +99,25 @@ class VolumeDriver(abc.ABC):
     @abc.abstractmethod
     def create_cloned_volume(self, volume: VolumeRef, src_vref: VolumeRef) -> ModelUpdate | None:
         """Create an independent copy of ``src_vref``; same size rule as from a snapshot."""
+
+    def clone_image(self, volume: VolumeRef, image: info.ImageInfo) -> ModelUpdate | None:
+        """Make the volume from the image by the backend's own means (e.g. a backend that
+        stores images itself clones them in place), or return None to decline, and the
+        image is fetched and converted instead. Declining is the default."""
+        return None
+
+    @abc.abstractmethod
+    def copy_image_to_volume(
+        self, volume: VolumeRef, write: Callable[[Path], None]
+    ) -> ModelUpdate | None:
+        """Create the volume holding what ``write`` puts into it.
+
+        The driver makes a new temporary file of exactly ``volume.size_gb`` GiB that reads
+        as zeros and calls ``write(path)`` with it; ``write`` fills it in place (``qemu-img
+        convert -n``) and must not grow it. When ``write`` returns, the driver makes the data
+        durable and the volume visible; when ``write`` raises, its error propagates and
+        nothing of the volume remains. A file grown past the volume's size raises Invalid.
+        """
 
     @abc.abstractmethod
     def delete_volume(self, volume: VolumeRef) -> None:

@@ -22,7 +22,7 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
@@ -81,6 +81,17 @@ class FileDriver(base.VolumeDriver):
     def create_volume(self, volume: base.VolumeRef) -> base.ModelUpdate | None:
         with self._new_file(self._volume_path(volume.id), "create the volume") as fd:
             os.ftruncate(fd, volume.size_bytes)
+        return None
+
+    def copy_image_to_volume(
+        self, volume: base.VolumeRef, write: Callable[[Path], None]
+    ) -> base.ModelUpdate | None:
+        action = "copy the image into the volume"
+        with self._new_path(self._volume_path(volume.id), action) as (fd, temporary):
+            os.ftruncate(fd, volume.size_bytes)
+            write(temporary)
+            if os.fstat(fd).st_size != volume.size_bytes:
+                raise errors.Invalid(reason="the image is larger than the volume")
         return None
 
     def create_volume_from_snapshot(
@@ -200,6 +211,13 @@ class FileDriver(base.VolumeDriver):
     def _new_file(self, final: Path, action: str) -> Iterator[int]:
         """A descriptor on a fresh temporary file that becomes ``final`` when the block
         succeeds (fsync, rename, fsync directory) and disappears when it fails."""
+        with self._new_path(final, action) as (fd, _temporary):
+            yield fd
+
+    @contextmanager
+    def _new_path(self, final: Path, action: str) -> Iterator[tuple[int, Path]]:
+        """:meth:`_new_file`, also giving the temporary file's path (for another process
+        to write into)."""
         temporary = self._tmp / f"{final.name}.{uuid.uuid4().hex}.part"
         try:
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -207,7 +225,7 @@ class FileDriver(base.VolumeDriver):
             raise _translate(exc, action) from exc
         try:
             try:
-                yield fd
+                yield fd, temporary
                 os.fsync(fd)
             finally:
                 os.close(fd)

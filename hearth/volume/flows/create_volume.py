@@ -20,8 +20,9 @@ from taskflow.types import failure as ft
 
 from hearth import errors, messages, notifications
 from hearth.context import RequestContext
-from hearth.db import backends, models, snapshots, statuses, volumes
+from hearth.db import backends, images, models, snapshots, statuses, volumes
 from hearth.db.session import Database
+from hearth.image import info
 from hearth.volume.drivers import base
 from hearth.volume.flows import engine, sources
 
@@ -92,12 +93,12 @@ class OnFailureRescheduleTask(HearthTask):
 
     If rescheduling doesn't occur this task errors out the volume.
 
-    Reversion strategy: delete whatever the backend made for the volume and give the
-    backend its claimed capacity back, then either (rescheduling on, failure of a
-    reschedulable class) clear the host, record the attempt and its cause, and cast the
-    request back to the scheduler for attempt X of Y elsewhere; or set ``error`` with a user
-    message and a ``create.error`` notification. If the delete fails the row keeps its host
-    (and claim): it owns what is left on the backend.
+    Reversion strategy: clear the image metadata and progress, delete whatever the backend
+    made for the volume and give the backend its claimed capacity back, then either
+    (rescheduling on, failure of a reschedulable class) clear the host, record the attempt
+    and its cause, and cast the request back to the scheduler for attempt X of Y
+    elsewhere; or set ``error`` with a user message and a ``create.error`` notification. If
+    the delete fails the row keeps its host (and claim): it owns what is left on the backend.
     """
 
     def __init__(
@@ -128,6 +129,7 @@ class OnFailureRescheduleTask(HearthTask):
         **kwargs: Any,
     ) -> None:
         cause = _first_error(flow_failures)
+        _forget_image_data(self.db, volume.id)
         try:
             self.driver.delete_volume(base.VolumeRef(volume.id, volume.size))
         except errors.HearthError as cleanup_error:  # keep the row (and its host): it owns
@@ -241,8 +243,9 @@ class CreateVolumeFromSpecTask(HearthTask):
     """Creates a volume from a provided specification.
 
     Calls the creator of the spec's source type (``sources.CREATORS``), then stores the
-    driver's model update, the bootable flag and the journal step ``made`` on the row, in
-    one transaction: from then on reconciliation knows the backend holds the volume.
+    driver's model update, the bootable flag, (from an image) the image's metadata and the
+    journal step ``made`` on the row, in one transaction: from then on reconciliation knows
+    the backend holds the volume.
 
     Reversion strategy: N/A (``OnFailureRescheduleTask`` removes what was made).
     """
@@ -258,7 +261,12 @@ class CreateVolumeFromSpecTask(HearthTask):
         self.manager = manager
         self.db = db
         self.driver = driver
-        self.tools = sources.SourceTools(driver=driver, image_volume_cache=image_volume_cache)
+        self.tools = sources.SourceTools(
+            driver=driver,
+            image_volume_cache=image_volume_cache,
+            images=getattr(manager, "image_tools", None),
+            db=db,
+        )
 
     def execute(
         self, context: RequestContext, volume: models.Volume, volume_spec: VolumeSpec
@@ -267,6 +275,8 @@ class CreateVolumeFromSpecTask(HearthTask):
         fields: dict[str, Any] = {"bootable": volume_spec.source_bootable, "create_step": "made"}
         if update is not None and update.provider_location is not None:
             fields["provider_location"] = update.provider_location
+        if volume_spec.image is not None:
+            fields["volume_image_metadata"] = volume_spec.image.volume_metadata()
         with self.db.transaction() as session:
             volumes.update(session, volume.id, **fields)
 
@@ -301,6 +311,7 @@ class CreateVolumeOnFinishTask(NotifyVolumeActionTask):
                 statuses.VolumeStatus.AVAILABLE,
                 expected=statuses.CREATE_IN_PROGRESS,
                 launched_at=models.utcnow(),
+                progress=None,
             )
             if not done:
                 LOG.warning("volume %s changed under its create; left as it is", volume_id)
@@ -441,7 +452,7 @@ def _extract_spec(session: Any, row: models.Volume) -> VolumeSpec:
     if row.source_volid:
         return _with_source_volume(session, spec, row)
     if row.image_id:
-        return dataclasses.replace(spec, type="image")
+        return _with_image(session, spec, row.image_id)
     if row.backup_id:
         return dataclasses.replace(spec, type="backup")
     return spec
@@ -479,6 +490,24 @@ def _with_source_volume(session: Any, spec: VolumeSpec, row: models.Volume) -> V
         source_volstatus=source.status,
         source_bootable=source.bootable,
     )
+
+
+def _with_image(session: Any, spec: VolumeSpec, image_id: str) -> VolumeSpec:
+    image = images.find(session, image_id)
+    if image is None:
+        raise errors.ImageNotAvailable(image_id=image_id, reason="it was deleted")
+    if image.status != statuses.ImageStatus.ACTIVE:
+        raise errors.ImageNotAvailable(image_id=image_id, reason=f"its status is '{image.status}'")
+    return dataclasses.replace(spec, type="image", image=info.from_row(image), source_bootable=True)
+
+
+def _forget_image_data(db: Database, volume_id: str) -> None:
+    """A failed create keeps no image metadata and no progress. Never raises."""
+    try:
+        with db.transaction() as session:
+            volumes.update(session, volume_id, volume_image_metadata=None, progress=None)
+    except errors.HearthError as exc:
+        LOG.warning("could not clear the image fields of volume %s: %s", volume_id, exc)
 
 
 def _check_same_backend(row: models.Volume, source_host: str | None, kind: str, sid: str) -> None:

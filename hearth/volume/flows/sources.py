@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from hearth import errors
+from hearth.db.session import Database
+from hearth.image import cache, info
 from hearth.volume.drivers import base
+from hearth.volume.flows import image_source
 
 
 @dataclass(frozen=True)
@@ -31,15 +34,20 @@ class VolumeSpec:
     """The source volume's status when the create started (restored on revert)."""
     source_bootable: bool = False
     image_id: str | None = None
+    image: info.ImageInfo | None = None
+    """The image as it was when the create started (for the ``image`` type)."""
     backup_id: str | None = None
 
 
 @dataclass(frozen=True)
 class SourceTools:
-    """What a creator may use: the backend's driver and, for images, the image cache."""
+    """What a creator may use: the backend's driver and, for images, the image cache, the
+    image tools and the database (for the volume's status and progress)."""
 
     driver: base.VolumeDriver
     image_volume_cache: Any | None = None
+    images: image_source.ImageTools | None = None
+    db: Database | None = None
 
 
 Creator = Callable[[SourceTools, VolumeSpec], base.ModelUpdate | None]
@@ -63,8 +71,21 @@ def create_from_source_volume(tools: SourceTools, spec: VolumeSpec) -> base.Mode
 
 
 def create_from_image(tools: SourceTools, spec: VolumeSpec) -> base.ModelUpdate | None:
-    """Not built yet: refuse clearly rather than make an empty volume."""
-    raise errors.SourceNotSupported(source="an image")
+    """A volume holding an image's disk (``image_source``: driver, cache, download)."""
+    assert spec.image is not None, "ExtractVolumeSpecTask fills image"
+    if tools.images is None or tools.db is None:  # a manager built without image tools
+        raise errors.SourceNotSupported(source="an image on this backend")
+    image_cache = tools.image_volume_cache
+    return image_source.create_volume(
+        image_source.Request(
+            driver=tools.driver,
+            tools=tools.images,
+            db=tools.db,
+            volume=spec.volume,
+            image=spec.image,
+            cache=image_cache if isinstance(image_cache, cache.ImageVolumeCache) else None,
+        )
+    )
 
 
 def create_from_backup(tools: SourceTools, spec: VolumeSpec) -> base.ModelUpdate | None:

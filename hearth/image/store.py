@@ -1,0 +1,225 @@
+"""The image store: image bytes as files in one directory; their metadata in ``images`` rows.
+
+Where images enter Hearth. ``hearth.service`` checks an upload's fields and writes its row
+(``queued``); :meth:`ImageStore.upload` then streams the bytes from a local file or an
+HTTP(S) URL into ``tmp/`` (never held in memory; md5 and sha256 computed on the way; size
+capped; all-zero chunks left as holes), inspects them (``inspect``: hostile images are
+refused here, and the row and bytes are removed, so nothing is stored), and only then
+renames the file into place and makes the row ``active``. Layout::
+
+    <directory>/image-<id>     the bytes of an active image, exactly as uploaded
+    <directory>/tmp/           uploads in progress; cleared at start-up
+
+The create path reads stored files through ``fetch.LocalFetcher``.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from hearth import errors
+from hearth.db import images, models
+from hearth.db.session import Database
+from hearth.db.statuses import ImageStatus
+from hearth.image import fetch, inspect
+
+LOG = logging.getLogger(__name__)
+CHUNK = 4 << 20
+ZEROS = bytes(CHUNK)
+URL_SCHEMES = ("http://", "https://")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an upload's bytes come from: a local file (CLI, library) or a URL."""
+
+    file: Path | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Received:
+    """What streaming an upload established."""
+
+    size: int
+    md5: str
+    sha256: str
+
+
+class ImageStore:
+    """Image files in ``directory``, registered through ``images`` rows."""
+
+    def __init__(
+        self, db: Database, directory: Path, *, max_image_bytes: int, url_timeout: float
+    ) -> None:
+        self.db = db
+        self.directory = directory
+        self.max_image_bytes = max_image_bytes
+        self.url_timeout = url_timeout
+        self._tmp = directory / "tmp"
+
+    def recover(self) -> None:
+        """At start-up: uploads that died with their process are ``killed``, their partial
+        bytes removed. Only safe while no upload runs in this directory."""
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        for leftover in self._tmp.iterdir():
+            leftover.unlink(missing_ok=True)
+        with self.db.transaction() as session:
+            for row in images.find_all(session, statuses=[ImageStatus.SAVING]):
+                images.set_status(session, row.id, ImageStatus.KILLED)
+                LOG.warning("upload of image %s died with its process; marked killed", row.id)
+
+    def upload(self, image_id: str, source: Source) -> models.Image:
+        """Receive, inspect and store the bytes of a ``queued`` image; returns the active
+        row. Any failure removes the row and the bytes: a rejected upload leaves nothing."""
+        with self.db.transaction() as session:
+            row = images.get(session, image_id)
+            if not images.set_status(
+                session, image_id, ImageStatus.SAVING, expected=[ImageStatus.QUEUED]
+            ):
+                raise errors.InvalidStatus(
+                    action="upload", kind="image", resource_id=image_id, status=row.status
+                )
+        partial = self._tmp / f"{image_id}.part"
+        final = fetch.stored_file(self.directory, image_id)
+        try:
+            received = self._receive(source, partial, image_id)
+            found = inspect.inspect(partial, row.disk_format, image_id)
+            _move(partial, final)
+            return self._activate(image_id, received, found)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            final.unlink(missing_ok=True)
+            with self.db.transaction() as session:
+                images.delete(session, image_id)
+            raise
+
+    def remove(self, image_id: str) -> None:
+        """Delete an image's bytes (its row is gone already); a missing file is fine."""
+        try:
+            fetch.stored_file(self.directory, image_id).unlink(missing_ok=True)
+            _fsync_directory(self.directory)
+        except OSError as exc:  # the row is gone: the file is an orphan, not a failure
+            LOG.error("could not remove the bytes of deleted image %s: %s", image_id, exc)
+
+    def _receive(self, source: Source, partial: Path, image_id: str) -> Received:
+        try:
+            return self._stream(source, partial, image_id)
+        except OSError as exc:  # writing into the store (reading the source is translated)
+            raise _store_error(exc) from exc
+
+    def _stream(self, source: Source, partial: Path, image_id: str) -> Received:
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        md5, sha256, size = hashlib.md5(usedforsecurity=False), hashlib.sha256(), 0
+        with self._open(source, image_id) as reader, partial.open("xb") as writer:
+            while chunk := _read(reader, image_id):
+                size += len(chunk)
+                if size > self.max_image_bytes:
+                    limit = self.max_image_bytes >> 30
+                    raise errors.ImageTooBig(
+                        image_id=image_id, reason=f"uploads are limited to {limit} GiB"
+                    )
+                md5.update(chunk)
+                sha256.update(chunk)
+                _write_sparse(writer, chunk)
+            writer.truncate(size)  # a zero tail was skipped, not written
+            writer.flush()
+            os.fsync(writer.fileno())
+        return Received(size=size, md5=md5.hexdigest(), sha256=sha256.hexdigest())
+
+    @contextmanager
+    def _open(self, source: Source, image_id: str) -> Iterator[BinaryIO]:
+        if (source.file is None) == (source.url is None):
+            raise errors.InvalidInput(field="file", reason="give exactly one of a file or a URL")
+        if source.file is not None:
+            try:
+                handle = source.file.open("rb")
+            except OSError as exc:
+                raise errors.InvalidInput(field="file", reason="cannot be read") from exc
+            with handle:
+                yield handle
+            return
+        assert source.url is not None
+        with _open_url(source.url, self.url_timeout, image_id) as response:
+            yield response
+
+    def _activate(
+        self, image_id: str, received: Received, found: inspect.Inspection
+    ) -> models.Image:
+        with self.db.transaction() as session:
+            if not images.set_status(
+                session,
+                image_id,
+                ImageStatus.ACTIVE,
+                expected=[ImageStatus.SAVING],
+                size=received.size,
+                checksum=received.md5,
+                os_hash_algo="sha256",
+                os_hash_value=received.sha256,
+                virtual_size=found.virtual_size,
+            ):
+                raise errors.ImageNotAvailable(image_id=image_id, reason="it was deleted")
+            return images.get(session, image_id)
+
+
+@contextmanager
+def _open_url(url: str, timeout: float, image_id: str) -> Iterator[BinaryIO]:
+    if not url.lower().startswith(URL_SCHEMES):  # never file:// or others: host files
+        raise errors.InvalidInput(field="url", reason="must be an http:// or https:// URL")
+    try:
+        response = urllib.request.urlopen(url, timeout=timeout)  # the scheme is checked above
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        raise errors.InvalidInput(field="url", reason=f"the server answered {exc.code}") from exc
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise errors.ImageFetchFailed(image_id=image_id, detail=str(exc)) from exc
+    with response:
+        yield response
+
+
+def _write_sparse(writer: BinaryIO, chunk: bytes) -> None:
+    """Write a chunk, or leave a hole where it is all zeros (raw images carry many): the
+    file reads back the same and takes only the space its data needs."""
+    if chunk == ZEROS[: len(chunk)]:
+        writer.seek(len(chunk), os.SEEK_CUR)
+    else:
+        writer.write(chunk)
+
+
+def _read(reader: BinaryIO, image_id: str) -> bytes:
+    try:
+        return reader.read(CHUNK)
+    except OSError as exc:  # a URL that stalls past the timeout, a reset connection
+        raise errors.ImageFetchFailed(image_id=image_id, detail=str(exc)) from exc
+
+
+def _move(partial: Path, final: Path) -> None:
+    try:
+        os.rename(partial, final)
+        _fsync_directory(final.parent)
+    except OSError as exc:
+        raise _store_error(exc) from exc
+
+
+def _store_error(exc: OSError) -> errors.HearthError:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return errors.BackendFull(action="store the image", detail=str(exc))
+    return errors.BackendError(action="store the image", detail=str(exc))
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

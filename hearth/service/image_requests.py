@@ -1,0 +1,137 @@
+"""The request layer for images: checks an upload, a delete, or an image named by a volume
+request, before anything is written (the image counterpart of ``requests``).
+
+An upload's row is written ``queued`` here; ``hearth.image.store`` then receives and
+inspects its bytes. A delete and a create from the image both row-lock the image, so a
+delete cannot slip between a create's checks and its row: an image is deleted only while no
+volume is being created from it (``ImageInUse`` otherwise).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hearth import errors
+from hearth.context import RequestContext
+from hearth.db import images, models, statuses
+from hearth.image import info, inspect
+
+MAX_NAME_LENGTH = 255
+VISIBILITIES = (images.PRIVATE, images.PUBLIC)
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """An image upload as a user gave it (values not yet checked)."""
+
+    name: Any
+    disk_format: Any
+    container_format: Any = "bare"
+    min_disk: Any = 0
+    min_ram: Any = 0
+    visibility: Any = images.PRIVATE
+    properties: Any = None
+
+
+def new_image(session: Session, context: RequestContext, request: ImageRequest) -> models.Image:
+    """Check an upload's fields and insert its row (``queued``, owned by the caller)."""
+    return images.create(
+        session,
+        name=_name(request.name),
+        owner=context.project_id,
+        visibility=_visibility(context, request.visibility),
+        disk_format=_choice("disk_format", request.disk_format, inspect.DISK_FORMATS),
+        container_format=_choice(
+            "container_format", request.container_format, inspect.CONTAINER_FORMATS
+        ),
+        status=statuses.ImageStatus.QUEUED,
+        min_disk=_count("min_disk", request.min_disk),
+        min_ram=_count("min_ram", request.min_ram),
+        properties=_properties(request.properties),
+    )
+
+
+def find(session: Session, context: RequestContext, id_or_name: str) -> models.Image:
+    """The image the caller means: by id, else by a name only one visible image has."""
+    scope = None if context.is_admin else context.project_id
+    image = images.find(session, id_or_name, project_id=scope)
+    if image is not None:
+        return image
+    named = images.find_all(session, project_id=scope, name=id_or_name)
+    if len(named) > 1:
+        raise errors.InvalidInput(
+            field="image", reason=f"{len(named)} images are named {id_or_name!r}; give an id"
+        )
+    if not named:
+        raise errors.ImageNotFound(image_id=id_or_name)
+    return named[0]
+
+
+def for_volume(session: Session, context: RequestContext, id_or_name: str) -> info.ImageInfo:
+    """The active image a create asks for, row-locked until the create's row is written."""
+    try:
+        found = find(session, context, id_or_name)
+    except errors.ImageNotFound:
+        raise errors.InvalidReference(field="image_id", kind="Image", value=id_or_name) from None
+    image = images.get_for_update(session, found.id)
+    if image.status != statuses.ImageStatus.ACTIVE:
+        raise errors.SourceNotAvailable(kind="Image", source_id=image.id, status=image.status)
+    return info.from_row(image)
+
+
+def begin_image_delete(session: Session, context: RequestContext, image_id: str) -> models.Image:
+    """Remove an image's row, unless volumes are being created from it; the caller then
+    removes its bytes. Only its owner (or an admin) may delete it."""
+    image = find(session, context, image_id)
+    if not context.is_admin and image.owner != context.project_id:
+        raise errors.ImageNotFound(image_id=image_id)  # visible (public) is not deletable
+    image = images.get_for_update(session, image.id)
+    count = images.count_creating_volumes(session, image.id)
+    if count:
+        raise errors.ImageInUse(image_id=image.id, count=count)
+    images.delete(session, image.id)
+    return image
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or not value or len(value) > MAX_NAME_LENGTH:
+        raise errors.InvalidInput(field="name", reason="must be 1 to 255 characters")
+    return value
+
+
+def _visibility(context: RequestContext, value: Any) -> str:
+    if value not in VISIBILITIES:
+        raise errors.InvalidInput(field="visibility", reason=f"must be one of {VISIBILITIES}")
+    if value == images.PUBLIC and not context.is_admin:  # Glance's default policy
+        raise errors.InvalidInput(field="visibility", reason="only admins may publish images")
+    return str(value)
+
+
+def _choice(field: str, value: Any, allowed: Mapping[str, Any] | frozenset[str]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise errors.InvalidInput(field=field, reason=f"must be one of {sorted(allowed)}")
+    return value
+
+
+def _count(field: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise errors.InvalidInput(field=field, reason=f"must be an integer >= 0, got {value!r}")
+    return value
+
+
+def _properties(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and k and isinstance(v, str) for k, v in value.items()
+    ):
+        raise errors.InvalidInput(field="properties", reason="keys and values must be strings")
+    if any(len(k) > MAX_NAME_LENGTH or len(v) > MAX_NAME_LENGTH for k, v in value.items()):
+        raise errors.InvalidInput(
+            field="properties", reason=f"keys and values are at most {MAX_NAME_LENGTH} long"
+        )
+    return dict(value)
