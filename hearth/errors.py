@@ -18,16 +18,23 @@ Each class carries what the rest of Hearth needs to act on a failure:
     │   ├── SourceNotAvailable            a snapshot/volume to copy is not 'available'
     │   ├── SourceNotSupported            a source kind this build cannot create from yet
     │   └── CapacityExceeded              the volume's backend has no room to grow it
+    ├── NotAuthenticated             401  the API could not tell who is asking
+    ├── Forbidden                    403  the caller may not do this (admins only)
     ├── NotFound                     404
     │   ├── VolumeNotFound
     │   ├── SnapshotNotFound
     │   ├── VolumeTypeNotFound
     │   ├── MessageNotFound
+    │   ├── MetadataKeyNotFound
+    │   ├── MethodNotInVersion             a route the negotiated microversion lacks
     │   └── BackendNotFound
+    ├── VersionNotAcceptable         406  an API microversion this build does not serve
     ├── Conflict                     409
     │   ├── InvalidStatus                 the resource is not in a status that allows this
     │   ├── VolumeHasSnapshots
-    │   └── DuplicateName
+    │   ├── DuplicateName
+    │   └── IdempotencyKeyReused          a create's key was used for another request
+    ├── PreconditionFailed           412  an If-Match header no longer matches
     ├── ConfigError                  500  settings rejected at start-up
     ├── BackendBusy                  500  another process already serves this backend
     ├── NoValidBackend               500  the scheduler found no backend for a volume
@@ -108,6 +115,22 @@ class CapacityExceeded(Invalid):
     message = "Backend {backend} has no room for {size} more GiB."
 
 
+class NotAuthenticated(HearthError):
+    """The API could not establish who is asking (no or an invalid token)."""
+
+    status = 401
+    code = "not_authenticated"
+    message = "Authentication required: {reason}"
+
+
+class Forbidden(HearthError):
+    """The caller is known but may not do this."""
+
+    status = 403
+    code = "forbidden"
+    message = "Only administrators may {action}."
+
+
 class NotFound(HearthError):
     """The addressed resource does not exist (or belongs to another project)."""
 
@@ -144,6 +167,31 @@ class MessageNotFound(NotFound):
     message = "Message {message_id} could not be found."
 
 
+class MetadataKeyNotFound(NotFound):
+    """A resource's metadata has no item with the requested key."""
+
+    code = "metadata_key_not_found"
+    message = "{kind} {resource_id} has no metadata item {key!r}."
+
+
+class MethodNotInVersion(NotFound):
+    """The route exists, but not in the microversion the request negotiated."""
+
+    code = "method_not_in_version"
+    message = "API version {version} is not supported on this method (since {since})."
+
+
+class VersionNotAcceptable(HearthError):
+    """A request asked for an API microversion outside the range this build serves."""
+
+    status = 406
+    code = "version_not_acceptable"
+    message = (
+        "Version {version} is not supported by the API. "
+        "Minimum is {minimum} and maximum is {maximum}."
+    )
+
+
 class BackendNotFound(NotFound):
     """No backend of that name is configured."""
 
@@ -178,6 +226,24 @@ class DuplicateName(Conflict):
 
     code = "duplicate_name"
     message = "{kind} named '{name}' already exists."
+
+
+class IdempotencyKeyReused(Conflict):
+    """A create repeated an Idempotency-Key with a request that differs from the first."""
+
+    code = "idempotency_key_reused"
+    message = (
+        "Idempotency-Key {key!r} was already used for a different request; "
+        "use a new key for a new request."
+    )
+
+
+class PreconditionFailed(HearthError):
+    """A conditional request (If-Match) no longer matches the resource."""
+
+    status = 412
+    code = "precondition_failed"
+    message = "{reason}"
 
 
 class ConfigError(HearthError):
