@@ -44,9 +44,10 @@ RESOURCE_ROUTERS: tuple[APIRouter, ...] = (
 )
 
 
-def build_app(hearth: Hearth, settings: config.ApiSettings | None = None) -> FastAPI:
-    """The API over ``hearth`` (its ``[api]`` settings unless others are given)."""
-    chosen = settings or hearth.services.settings.api
+def build_app(hearth: Hearth | None, settings: config.ApiSettings | None = None) -> FastAPI:
+    """The API over ``hearth`` (its ``[api]`` settings unless others are given); with no
+    Hearth, an app that only describes itself (``openapi.py``)."""
+    chosen = settings or (hearth.services.settings.api if hearth else config.ApiSettings())
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

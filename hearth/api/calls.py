@@ -44,6 +44,8 @@ class Call:
 def call(request: Request) -> Call:
     """The dependency giving a handler its :class:`Call`."""
     state = request.state
+    if request.app.state.hearth is None:
+        raise errors.HearthError(detail="this app only describes the API")
     public_url = request.app.state.settings.public_url
     base = public_url or str(request.base_url)
     return Call(
