@@ -24,6 +24,7 @@ from typing import Any
 import click
 
 from hearth import config, errors
+from hearth.api import server
 from hearth.context import RequestContext
 from hearth.db import models, statuses
 from hearth.db.session import Database
@@ -246,7 +247,7 @@ def snapshot_delete(options: Options, snapshot_ids: Sequence[str]) -> None:
 @click.option(
     "--role",
     "roles",
-    type=click.Choice(["all", "scheduler", "volume"]),
+    type=click.Choice(["all", "api", "scheduler", "volume"]),
     multiple=True,
     default=["all"],
     help="What this process serves (repeatable) [all].",
@@ -256,20 +257,34 @@ def snapshot_delete(options: Options, snapshot_ids: Sequence[str]) -> None:
 )
 @pass_options
 def serve(options: Options, roles: Sequence[str], backends: Sequence[str]) -> None:
-    """Run Hearth's services until SIGTERM or Ctrl-C."""
-    chosen = {"scheduler", "volume"} if "all" in roles else set(roles)
+    """Run Hearth's services until SIGTERM or Ctrl-C.
+
+    ``all`` (the default) runs the API, the scheduler and every backend's manager in this
+    process; ``--role api`` runs the HTTP API alone, against a shared database and broker.
+    """
+    chosen = {"api", "scheduler", "volume"} if "all" in roles else set(roles)
     settings = options.settings()
-    services = wiring.build(settings, roles=chosen, backends=list(backends) or None)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    if (
+        "api" in chosen
+        and chosen != {"api", "scheduler", "volume"}
+        and settings.bus.url.startswith("memory://")
+    ):
+        raise errors.ConfigError(
+            reason="--role api without the scheduler and volume roles needs a broker "
+            "([bus] url = amqp://... or redis://...)"
+        )
+    services = wiring.build(settings, roles=chosen - {"api"}, backends=list(backends) or None)
     try:
         services.start()
         served = ", ".join(sorted(services.managers)) or "none"
         LOG.warning(
             "hearth serving %s; backends: %s; bus %s", sorted(chosen), served, settings.bus.url
         )
-        stop.wait()
+        if "api" in chosen:
+            LOG.warning("API on http://%s:%s", settings.api.host, settings.api.port)
+            server.run(Hearth(services, options.context))
+        else:
+            _wait_for_signal()
     finally:
         services.stop()
 
@@ -358,6 +373,13 @@ def image_cache_clear(options: Options, backend: str | None) -> None:
     """Evict every entry that no create is cloning right now."""
     with options.hearth() as hearth:
         click.echo(f"evicted {hearth.clear_image_cache(backend)} entries")
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
 
 
 # volume types, messages, backends, database

@@ -168,6 +168,57 @@ class LimitSettings(_Section):
     """The largest volume a single request may ask for, in GiB."""
 
 
+class KeystoneSettings(_Section):
+    """How the API validates Keystone tokens (``auth = "keystone"``), handed to
+    keystonemiddleware's ``auth_token`` as its options."""
+
+    www_authenticate_uri: str = "http://127.0.0.1:5000/v3"
+    """Where clients are told to get a token (sent in ``WWW-Authenticate`` on a 401)."""
+    auth_url: str = "http://127.0.0.1:5000/v3"
+    """Keystone's identity endpoint, used to validate tokens."""
+    auth_type: str = "password"
+    """keystoneauth plugin of Hearth's own service user."""
+    username: str = "hearth"
+    password: str = ""
+    project_name: str = "service"
+    user_domain_name: str = "Default"
+    project_domain_name: str = "Default"
+    memcached_servers: tuple[str, ...] = ()
+    """host:port of memcached servers caching validated tokens (none: a local cache)."""
+    extra: dict[str, str] = Field(default_factory=dict)
+    """Further ``keystone_authtoken`` options, passed as given (e.g. ``cafile``)."""
+
+
+class ApiSettings(_Section):
+    """The HTTP API (OpenStack Block Storage v3 and an Image v2 subset)."""
+
+    host: str = "127.0.0.1"
+    """Address the API listens on."""
+    port: int = Field(default=8776, ge=0, le=65535)
+    """TCP port (8776 is Cinder's). 0: any free port."""
+    auth: Literal["noauth", "keystone"] = "noauth"
+    """noauth: the caller is who the ``X-Auth-Token: user:project`` (or ``X-User-Id`` and
+    ``X-Project-Id``) headers say. keystone: tokens are validated by keystonemiddleware."""
+    noauth_admin_projects: tuple[str, ...] = ("admin",)
+    """With noauth: callers in these projects are administrators."""
+    admin_roles: tuple[str, ...] = ("admin",)
+    """Callers holding one of these roles (``X-Roles``) are administrators."""
+    max_body_bytes: int = Field(default=112 * 1024, ge=1024)
+    """Largest request body accepted, in bytes (image uploads excepted). Default: Cinder's
+    ``osapi_max_request_body_size``."""
+    max_image_bytes: int = Field(default=1 << 40, ge=1)
+    """Largest image upload accepted, in bytes."""
+    page_size: int = Field(default=1000, ge=1)
+    """The most items one list response holds (``limit`` may ask for fewer)."""
+    idempotency_ttl: float = Field(default=86400.0, gt=0)
+    """Seconds an ``Idempotency-Key`` of a create is remembered."""
+    public_url: str | None = None
+    """Base URL in links and version documents. Default: the URL the request came to."""
+    workers: int = Field(default=40, ge=1)
+    """Requests handled at once (threads calling into Hearth)."""
+    keystone: KeystoneSettings = KeystoneSettings()
+
+
 def _default_backends() -> dict[str, FileBackendSettings]:
     return {"local": FileBackendSettings()}
 
@@ -189,6 +240,7 @@ class Settings(_Section):
     notifications: NotificationSettings = NotificationSettings()
     limits: LimitSettings = LimitSettings()
     images: ImageSettings = ImageSettings()
+    api: ApiSettings = ApiSettings()
 
     @property
     def database_url(self) -> str:

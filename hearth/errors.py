@@ -24,18 +24,25 @@ Each class carries what the rest of Hearth needs to act on a failure:
     │   ├── ImageChecksumMismatch         stored bytes differ from the recorded hash
     │   ├── ImageNotAvailable             deleted, not active, or its data is gone
     │   └── ImageConversionFailed         qemu-img failed on an image that passed inspection
+    ├── NotAuthenticated             401  the API could not tell who is asking
+    ├── Forbidden                    403  the caller may not do this (admins only)
     ├── NotFound                     404
     │   ├── VolumeNotFound
     │   ├── SnapshotNotFound
     │   ├── ImageNotFound
     │   ├── VolumeTypeNotFound
     │   ├── MessageNotFound
+    │   ├── MetadataKeyNotFound
+    │   ├── MethodNotInVersion             a route the negotiated microversion lacks
     │   └── BackendNotFound
+    ├── VersionNotAcceptable         406  an API microversion this build does not serve
     ├── Conflict                     409
     │   ├── InvalidStatus                 the resource is not in a status that allows this
     │   ├── VolumeHasSnapshots
     │   ├── ImageInUse                    volumes are being created from the image
-    │   └── DuplicateName
+    │   ├── DuplicateName
+    │   └── IdempotencyKeyReused          a create's key was used for another request
+    ├── PreconditionFailed           412  an If-Match header no longer matches
     ├── ConfigError                  500  settings rejected at start-up
     ├── BackendBusy                  500  another process already serves this backend
     ├── NoValidBackend               500  the scheduler found no backend for a volume
@@ -161,6 +168,22 @@ class ImageConversionFailed(Invalid):
     message = "Image {image_id} could not be converted: {reason}."
 
 
+class NotAuthenticated(HearthError):
+    """The API could not establish who is asking (no or an invalid token)."""
+
+    status = 401
+    code = "not_authenticated"
+    message = "Authentication required: {reason}"
+
+
+class Forbidden(HearthError):
+    """The caller is known but may not do this."""
+
+    status = 403
+    code = "forbidden"
+    message = "Only administrators may {action}."
+
+
 class NotFound(HearthError):
     """The addressed resource does not exist (or belongs to another project)."""
 
@@ -204,6 +227,31 @@ class ImageNotFound(NotFound):
     message = "Image {image_id} could not be found."
 
 
+class MetadataKeyNotFound(NotFound):
+    """A resource's metadata has no item with the requested key."""
+
+    code = "metadata_key_not_found"
+    message = "{kind} {resource_id} has no metadata item {key!r}."
+
+
+class MethodNotInVersion(NotFound):
+    """The route exists, but not in the microversion the request negotiated."""
+
+    code = "method_not_in_version"
+    message = "API version {version} is not supported on this method (since {since})."
+
+
+class VersionNotAcceptable(HearthError):
+    """A request asked for an API microversion outside the range this build serves."""
+
+    status = 406
+    code = "version_not_acceptable"
+    message = (
+        "Version {version} is not supported by the API. "
+        "Minimum is {minimum} and maximum is {maximum}."
+    )
+
+
 class BackendNotFound(NotFound):
     """No backend of that name is configured."""
 
@@ -245,6 +293,24 @@ class DuplicateName(Conflict):
 
     code = "duplicate_name"
     message = "{kind} named '{name}' already exists."
+
+
+class IdempotencyKeyReused(Conflict):
+    """A create repeated an Idempotency-Key with a request that differs from the first."""
+
+    code = "idempotency_key_reused"
+    message = (
+        "Idempotency-Key {key!r} was already used for a different request; "
+        "use a new key for a new request."
+    )
+
+
+class PreconditionFailed(HearthError):
+    """A conditional request (If-Match) no longer matches the resource."""
+
+    status = 412
+    code = "precondition_failed"
+    message = "{reason}"
 
 
 class ConfigError(HearthError):

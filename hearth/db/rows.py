@@ -94,3 +94,60 @@ def delete(session: Session, model: type[Any], row_id: str) -> None:
     topic get the id after the commit."""
     session.execute(sa.delete(model).where(model.id == row_id))
     db_session.touch(session, model.__tablename__, row_id)
+
+
+SortKey = tuple[str, bool]
+"""A column name and whether the order is descending."""
+
+
+def page(
+    session: Session,
+    query: sa.Select[Any],
+    model: type[Any],
+    sort: Sequence[SortKey],
+    *,
+    limit: int | None = None,
+    marker: str | None = None,
+) -> Sequence[Any]:
+    """Rows of ``query`` in ``sort`` order (the id breaks ties), after the row whose id is
+    ``marker`` (keyset pagination: stable while rows come and go), at most ``limit``.
+
+    A marker that is not among the query's rows raises LookupError. NULLs sort as the empty
+    string (text) or the creation time (``updated_at``), so every key compares.
+    """
+    keys = [*sort, *([("id", sort[-1][1] if sort else False)] if "id" not in dict(sort) else [])]
+    columns = [(_sortable(model, name), descending) for name, descending in keys]
+    if marker is not None:
+        marker_values = session.execute(
+            query.with_only_columns(*(column for column, _ in columns)).where(model.id == marker)
+        ).first()
+        if marker_values is None:
+            raise LookupError(marker)
+        query = query.where(_after(columns, list(marker_values)))
+    query = query.order_by(None).order_by(
+        *(column.desc() if descending else column.asc() for column, descending in columns)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return session.scalars(query).all()
+
+
+def _sortable(model: type[Any], name: str) -> sa.ColumnElement[Any]:
+    column = getattr(model, name)
+    if name == "updated_at":
+        return sa.func.coalesce(column, model.created_at)
+    if column.type.python_type is str and column.nullable:
+        return sa.func.coalesce(column, "")
+    return column  # type: ignore[no-any-return]
+
+
+def _after(
+    columns: Sequence[tuple[sa.ColumnElement[Any], bool]], values: Sequence[Any]
+) -> sa.ColumnElement[bool]:
+    """Rows that come after the marker's values in the sort order."""
+    alternatives = []
+    for index, (column, descending) in enumerate(columns):
+        equal = [columns[i][0] == values[i] for i in range(index)]
+        beyond = column < values[index] if descending else column > values[index]
+        alternatives.append(sa.and_(*equal, beyond))
+    return sa.or_(*alternatives)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -59,6 +59,34 @@ def find_on_host(session: Session, host: str, *, statuses: Collection[str]) -> S
         .order_by(Snapshot.created_at)
     )
     return session.scalars(query).all()
+
+
+SORT_KEYS = frozenset({"id", "name", "status", "created_at", "updated_at"})
+
+
+def find_page(
+    session: Session,
+    sort: Sequence[rows.SortKey],
+    *,
+    project_id: str | None = None,
+    filters: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, str] | None = None,
+    limit: int | None = None,
+    marker: str | None = None,
+) -> Sequence[Snapshot]:
+    """One page of snapshots whose columns equal ``filters`` (name, status, volume_id)
+    and whose metadata holds ``metadata``; raises SnapshotNotFound for an unknown marker."""
+    query = sa.select(Snapshot)
+    if project_id is not None:
+        query = query.where(Snapshot.project_id == project_id)
+    for name, wanted in (filters or {}).items():
+        query = query.where(getattr(Snapshot, name) == wanted)
+    for key, value in (metadata or {}).items():
+        query = query.where(Snapshot.snapshot_metadata[key].as_string() == value)
+    try:
+        return rows.page(session, query, Snapshot, sort, limit=limit, marker=marker)
+    except LookupError:
+        raise errors.SnapshotNotFound(snapshot_id=marker) from None
 
 
 def count_for_volume(session: Session, volume_id: str) -> int:

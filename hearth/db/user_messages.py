@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,6 +37,31 @@ def find_all(
     if resource_uuid is not None:
         query = query.where(UserMessage.resource_uuid == resource_uuid)
     return session.scalars(query).all()
+
+
+SORT_KEYS = frozenset({"id", "resource_type", "request_id", "created_at"})
+
+
+def find_page(
+    session: Session,
+    sort: Sequence[rows.SortKey],
+    *,
+    project_id: str | None = None,
+    filters: Mapping[str, Any] | None = None,
+    limit: int | None = None,
+    marker: str | None = None,
+) -> Sequence[UserMessage]:
+    """One page of messages whose columns equal ``filters``; raises MessageNotFound for an
+    unknown marker."""
+    query = sa.select(UserMessage)
+    if project_id is not None:
+        query = query.where(UserMessage.project_id == project_id)
+    for name, wanted in (filters or {}).items():
+        query = query.where(getattr(UserMessage, name) == wanted)
+    try:
+        return rows.page(session, query, UserMessage, sort, limit=limit, marker=marker)
+    except LookupError:
+        raise errors.MessageNotFound(message_id=marker) from None
 
 
 def delete(session: Session, message_id: str) -> None:

@@ -61,3 +61,9 @@ def delete(session: Session, name_or_id: str) -> None:
             reason=f"Volume type {volume_type.name} is used by {in_use} volume(s)."
         )
     rows.delete(session, VolumeType, volume_type.id)
+
+
+def update(session: Session, type_id: str, **fields: Any) -> None:
+    """Change fields of a volume type; raises VolumeTypeNotFound when the row is gone."""
+    if not rows.update_by_id(session, VolumeType, type_id, fields):
+        raise errors.VolumeTypeNotFound(volume_type=type_id)

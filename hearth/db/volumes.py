@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -82,6 +83,53 @@ def find_all(
     if limit is not None:
         query = query.limit(limit)
     return session.scalars(query).all()
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a volume list is narrowed to; None (or empty) means any."""
+
+    project_id: str | None = None
+    name: str | None = None
+    status: str | None = None
+    availability_zone: str | None = None
+    bootable: bool | None = None
+    size: int | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+SORT_KEYS = frozenset(
+    {"id", "name", "status", "size", "availability_zone", "bootable", "created_at", "updated_at"}
+)
+
+
+def find_page(
+    session: Session,
+    filters: Filters,
+    sort: Sequence[rows.SortKey],
+    *,
+    limit: int | None = None,
+    marker: str | None = None,
+) -> Sequence[Volume]:
+    """One page of the volumes matching ``filters`` (with their types), in ``sort`` order
+    after the volume ``marker``; raises VolumeNotFound for a marker not in the list."""
+    query = sa.select(Volume).options(orm.joinedload(Volume.volume_type))
+    for column, wanted in (
+        (Volume.project_id, filters.project_id),
+        (Volume.name, filters.name),
+        (Volume.status, filters.status),
+        (Volume.availability_zone, filters.availability_zone),
+        (Volume.bootable, filters.bootable),
+        (Volume.size, filters.size),
+    ):
+        if wanted is not None:
+            query = query.where(column == wanted)
+    for key, value in filters.metadata.items():
+        query = query.where(Volume.volume_metadata[key].as_string() == value)
+    try:
+        return rows.page(session, query, Volume, sort, limit=limit, marker=marker)
+    except LookupError:
+        raise errors.VolumeNotFound(volume_id=marker) from None
 
 
 def update(session: Session, volume_id: str, **fields: Any) -> None:

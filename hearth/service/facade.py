@@ -9,11 +9,16 @@ still ``creating``/``deleting``.
 
     with Hearth.open("./hearth-data") as hearth:
         volume = hearth.create_volume(size=1, name="first")
+
+Over 500 lines: it is the whole library API, one short method per operation, and splitting
+it would split the one class users and the HTTP API call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -32,11 +37,21 @@ from hearth.db import (
     volume_types,
     volumes,
 )
+from hearth.db.rows import SortKey
 from hearth.image import cache, store
-from hearth.service import image_requests, requests, watch, wiring
+from hearth.service import idempotency, image_requests, requests, updates, watch, wiring
 from hearth.volume import audit
 from hearth.volume.drivers import file
 from hearth.volume.flows import create_volume
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one project holds."""
+
+    volumes: int
+    gigabytes: int
+    snapshots: int
 
 
 class Hearth:
@@ -101,6 +116,7 @@ class Hearth:
         *,
         context: RequestContext | None = None,
         wait: bool = True,
+        idempotency_key: idempotency.Key | None = None,
         on_created: Callable[[models.Volume], None] | None = None,
         **fields: Any,
     ) -> models.Volume:
@@ -109,27 +125,60 @@ class Hearth:
 
         ``fields``: name, description, volume_type, availability_zone, snapshot_id,
         source_volid, image_id (an id, or a name one visible image has), backup_id,
-        metadata. ``on_created`` gets the new row before the backend work starts (to follow
-        its progress).
+        metadata. ``idempotency_key``: a repeat of the same request with the same key returns
+        the volume the first one made. ``on_created`` gets the new row before the backend
+        work starts (to follow its progress).
         """
         ctx = context or self.context
         request = requests.VolumeRequest(size=size, **fields)
-        with self.services.db.transaction() as session:
-            volume, request_spec = requests.new_volume(
-                session, ctx, request, self.services.settings
-            )
-        if on_created is not None:
-            on_created(volume)
         try:
-            self.services.scheduler_api.create_volume(ctx, volume.id, request_spec, {})
+            volume_id, request_spec = self._insert_volume(ctx, request, idempotency_key)
+        except errors.Conflict:
+            if idempotency_key is None:
+                raise
+            # a twin with the same key committed first: answer what it made
+            volume_id, request_spec = self._insert_volume(ctx, request, idempotency_key)
+        if request_spec is None:
+            return self._replayed_volume(volume_id, ctx)
+        if on_created is not None:
+            on_created(self.get_volume(volume_id, context=ctx))
+        try:
+            self.services.scheduler_api.create_volume(ctx, volume_id, request_spec, {})
         except errors.BusUnavailable as exc:
-            create_volume.error_out(self.services.db, ctx, volume.id, exc)
+            create_volume.error_out(self.services.db, ctx, volume_id, exc)
             raise
         if wait:
             self._watch.wait(
-                volume.id, lambda: self._volume_settled(volume.id, statuses.CREATE_IN_PROGRESS)
+                volume_id, lambda: self._volume_settled(volume_id, statuses.CREATE_IN_PROGRESS)
             )
-        return self.get_volume(volume.id, context=ctx)
+        return self.get_volume(volume_id, context=ctx)
+
+    def _insert_volume(
+        self,
+        ctx: RequestContext,
+        request: requests.VolumeRequest,
+        key: idempotency.Key | None,
+    ) -> tuple[str, dict[str, Any] | None]:
+        """The new volume's id and request spec; or an earlier volume's id and None."""
+        with self.services.db.transaction() as session:
+            earlier = key and idempotency.earlier_resource(session, ctx, key)
+            if earlier:
+                return earlier, None
+            volume, request_spec = requests.new_volume(
+                session, ctx, request, self.services.settings
+            )
+            if key is not None:
+                idempotency.remember(session, ctx, key, volume.id)
+        return volume.id, request_spec
+
+    def _replayed_volume(self, volume_id: str, ctx: RequestContext) -> models.Volume:
+        try:
+            return self.get_volume(volume_id, context=ctx)
+        except errors.VolumeNotFound:
+            raise errors.Conflict(
+                reason=f"The volume {volume_id} created with this Idempotency-Key has been "
+                "deleted; use a new key to create another."
+            ) from None
 
     def get_volume(self, volume_id: str, *, context: RequestContext | None = None) -> models.Volume:
         """A volume of the caller's project (any project for admins)."""
@@ -144,6 +193,58 @@ class Hearth:
             return volumes.find_all(
                 session, project_id=self._scope(context), name=name, with_type=True
             )
+
+    def list_volumes_page(
+        self,
+        filters: volumes.Filters,
+        sort: Sequence[SortKey],
+        *,
+        context: RequestContext | None = None,
+        limit: int | None = None,
+        marker: str | None = None,
+    ) -> Sequence[models.Volume]:
+        """One page of volumes (see ``volumes.find_page``); a non-admin's filters are
+        always narrowed to their own project."""
+        ctx = context or self.context
+        if not ctx.is_admin:
+            filters = dataclasses.replace(filters, project_id=ctx.project_id)
+        with self.services.db.read() as session:
+            return volumes.find_page(session, filters, sort, limit=limit, marker=marker)
+
+    def update_volume(
+        self,
+        volume_id: str,
+        changes: Mapping[str, Any],
+        *,
+        context: RequestContext | None = None,
+    ) -> models.Volume:
+        """Change a volume's name, description or metadata (replaced whole)."""
+        ctx = context or self.context
+        with self.services.db.transaction() as session:
+            updates.update_volume(session, ctx, volume_id, changes)
+        return self.get_volume(volume_id, context=ctx)
+
+    def set_volume_metadata(
+        self,
+        volume_id: str,
+        metadata: Any,
+        *,
+        replace: bool = False,
+        context: RequestContext | None = None,
+    ) -> dict[str, str]:
+        """Merge metadata items into a volume's (all replaced with ``replace``); returns
+        the volume's metadata afterwards."""
+        with self.services.db.transaction() as session:
+            return updates.set_volume_metadata(
+                session, context or self.context, volume_id, metadata, replace=replace
+            )
+
+    def delete_volume_metadata(
+        self, volume_id: str, key: str, *, context: RequestContext | None = None
+    ) -> None:
+        """Remove one metadata item of a volume."""
+        with self.services.db.transaction() as session:
+            updates.delete_volume_metadata(session, context or self.context, volume_id, key)
 
     def delete_volume(
         self, volume_id: str, *, context: RequestContext | None = None, wait: bool = True
@@ -201,13 +302,14 @@ class Hearth:
         *,
         name: str | None = None,
         description: str | None = None,
+        metadata: Any = None,
         context: RequestContext | None = None,
         wait: bool = True,
     ) -> models.Snapshot:
         """Snapshot an available volume; returns the snapshot once it has ended."""
         ctx = context or self.context
         with self.services.db.transaction() as session:
-            snapshot = requests.new_snapshot(session, ctx, volume_id, name, description)
+            snapshot = requests.new_snapshot(session, ctx, volume_id, name, description, metadata)
             host = volumes.get(session, volume_id).host
         assert host is not None, "only a placed, available volume can be snapshotted"
         self.services.volume_api.create_snapshot(ctx, host, snapshot.id)
@@ -231,6 +333,44 @@ class Hearth:
         """The caller's snapshots, oldest first."""
         with self.services.db.read() as session:
             return snapshots.find_all(session, project_id=self._scope(context), volume_id=volume_id)
+
+    def list_snapshots_page(
+        self,
+        sort: Sequence[SortKey],
+        *,
+        context: RequestContext | None = None,
+        all_projects: bool = False,
+        filters: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, str] | None = None,
+        limit: int | None = None,
+        marker: str | None = None,
+    ) -> Sequence[models.Snapshot]:
+        """One page of snapshots: the caller's project's (every project's for an admin
+        asking ``all_projects``), filtered by name, status or volume_id and metadata."""
+        scope = self._list_scope(context, all_projects)
+        with self.services.db.read() as session:
+            return snapshots.find_page(
+                session,
+                sort,
+                project_id=scope,
+                filters=filters,
+                metadata=metadata,
+                limit=limit,
+                marker=marker,
+            )
+
+    def update_snapshot(
+        self,
+        snapshot_id: str,
+        changes: Mapping[str, Any],
+        *,
+        context: RequestContext | None = None,
+    ) -> models.Snapshot:
+        """Change a snapshot's name, description or metadata."""
+        ctx = context or self.context
+        with self.services.db.transaction() as session:
+            updates.update_snapshot(session, ctx, snapshot_id, changes)
+        return self.get_snapshot(snapshot_id, context=ctx)
 
     def delete_snapshot(
         self, snapshot_id: str, *, context: RequestContext | None = None, wait: bool = True
@@ -314,9 +454,13 @@ class Hearth:
         description: str | None = None,
         extra_specs: dict[str, str] | None = None,
         is_public: bool = True,
+        context: RequestContext | None = None,
     ) -> models.VolumeType:
-        """Add a volume type."""
-        if not name or len(name) > requests.MAX_NAME_LENGTH:
+        """Add a volume type (admins only)."""
+        if not (context or self.context).is_admin:
+            raise errors.Forbidden(action="create volume types")
+        extra_specs = requests.metadata_dict(extra_specs, field="extra_specs")
+        if not isinstance(name, str) or not name or len(name) > requests.MAX_NAME_LENGTH:
             raise errors.InvalidInput(field="name", reason="must be 1 to 255 characters")
         with self.services.db.transaction() as session:
             return volume_types.create(
@@ -327,13 +471,49 @@ class Hearth:
                 is_public=is_public,
             )
 
-    def list_volume_types(self) -> Sequence[models.VolumeType]:
-        """Every volume type."""
+    def list_volume_types(
+        self, *, context: RequestContext | None = None
+    ) -> Sequence[models.VolumeType]:
+        """The volume types the caller may use: every one for admins, public ones else."""
+        admin = (context or self.context).is_admin
         with self.services.db.read() as session:
-            return volume_types.find_all(session)
+            return [t for t in volume_types.find_all(session) if admin or t.is_public]
 
-    def delete_volume_type(self, name_or_id: str) -> None:
-        """Remove a volume type that no volume uses."""
+    def get_volume_type(
+        self, name_or_id: str, *, context: RequestContext | None = None
+    ) -> models.VolumeType:
+        """One volume type by id or name (a private one for admins only)."""
+        with self.services.db.read() as session:
+            found = volume_types.get(session, name_or_id)
+        if not (found.is_public or (context or self.context).is_admin):
+            raise errors.VolumeTypeNotFound(volume_type=name_or_id)
+        return found
+
+    def set_extra_specs(
+        self,
+        name_or_id: str,
+        specs: Any,
+        *,
+        replace: bool = False,
+        context: RequestContext | None = None,
+    ) -> dict[str, str]:
+        """Merge extra specs into a volume type (admins only); returns all of them."""
+        with self.services.db.transaction() as session:
+            return updates.set_extra_specs(
+                session, context or self.context, name_or_id, specs, replace=replace
+            )
+
+    def delete_extra_spec(
+        self, name_or_id: str, key: str, *, context: RequestContext | None = None
+    ) -> None:
+        """Remove one extra spec of a volume type (admins only)."""
+        with self.services.db.transaction() as session:
+            updates.delete_extra_spec(session, context or self.context, name_or_id, key)
+
+    def delete_volume_type(self, name_or_id: str, *, context: RequestContext | None = None) -> None:
+        """Remove a volume type that no volume uses (admins only)."""
+        if not (context or self.context).is_admin:
+            raise errors.Forbidden(action="delete volume types")
         with self.services.db.transaction() as session:
             volume_types.delete(session, name_or_id)
 
@@ -379,6 +559,47 @@ class Hearth:
         finally:
             part.stop()
 
+    def list_messages_page(
+        self,
+        sort: Sequence[SortKey],
+        *,
+        context: RequestContext | None = None,
+        filters: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+        marker: str | None = None,
+    ) -> Sequence[models.UserMessage]:
+        """One page of the caller's project's user messages."""
+        with self.services.db.read() as session:
+            return user_messages.find_page(
+                session,
+                sort,
+                project_id=self._scope(context),
+                filters=filters,
+                limit=limit,
+                marker=marker,
+            )
+
+    def get_message(
+        self, message_id: str, *, context: RequestContext | None = None
+    ) -> models.UserMessage:
+        """One user message of the caller's project."""
+        with self.services.db.read() as session:
+            return user_messages.get(session, message_id, project_id=self._scope(context))
+
+    def delete_message(self, message_id: str, *, context: RequestContext | None = None) -> None:
+        """Remove a user message of the caller's project."""
+        with self.services.db.transaction() as session:
+            user_messages.get(session, message_id, project_id=self._scope(context))
+            user_messages.delete(session, message_id)
+
+    def usage(self, *, context: RequestContext | None = None) -> Usage:
+        """What the caller's project holds: volumes, their GiB, snapshots."""
+        project = (context or self.context).project_id
+        with self.services.db.read() as session:
+            held = volumes.find_all(session, project_id=project)
+            count = len(snapshots.find_all(session, project_id=project))
+        return Usage(len(held), sum(v.size for v in held), count)
+
     def list_backends(self) -> Sequence[models.Backend]:
         """Every backend's last capacity report."""
         with self.services.db.read() as session:
@@ -393,6 +614,10 @@ class Hearth:
         with self.services.db.read() as session:
             snapshot = snapshots.find(session, snapshot_id)
         return snapshot is None or snapshot.status not in passing
+
+    def _list_scope(self, context: RequestContext | None, all_projects: bool) -> str | None:
+        ctx = context or self.context
+        return None if ctx.is_admin and all_projects else ctx.project_id
 
     @property
     def _image_store(self) -> store.ImageStore:

@@ -73,8 +73,8 @@ def new_volume(
     zone = _zone(session, request.availability_zone, source_volume)
     volume = volumes.create(
         session,
-        name=_optional_text("name", request.name),
-        description=_optional_text("description", request.description),
+        name=optional_text("name", request.name),
+        description=optional_text("description", request.description),
         project_id=context.project_id,
         user_id=context.user_id,
         size=size,
@@ -84,7 +84,7 @@ def new_volume(
         snapshot_id=request.snapshot_id,
         source_volid=request.source_volid,
         image_id=image.id if image is not None else None,
-        volume_metadata=_metadata(request.metadata),
+        volume_metadata=metadata_dict(request.metadata),
     )
     spec = request_spec.build(
         volume,
@@ -118,7 +118,7 @@ def begin_volume_extend(
 ) -> models.Volume:
     """Check an extend request and move the volume to ``extending``."""
     volume = volumes.get_for_update(session, volume_id, project_id=_scope(context))
-    size = _integer("new_size", new_size)
+    size = integer("new_size", new_size)
     if size <= volume.size or size > max_size:
         raise errors.InvalidInput(
             field="new_size",
@@ -141,14 +141,13 @@ def new_snapshot(
     volume_id: Any,
     name: Any = None,
     description: Any = None,
+    metadata: Any = None,
 ) -> models.Snapshot:
     """Check a create-snapshot request and insert its row (``creating``)."""
     if not isinstance(volume_id, str) or not volume_id:
         raise errors.InvalidInput(field="volume_id", reason="a volume id is required")
-    volume = volumes.find(session, volume_id, project_id=_scope(context))
-    if volume is None:
-        raise errors.InvalidReference(field="volume_id", kind="Volume", value=volume_id)
-    volume = volumes.get_for_update(session, volume_id)
+    # the volume is the resource acted on: missing (or another project's) is not found
+    volume = volumes.get_for_update(session, volume_id, project_id=_scope(context))
     if volume.status != statuses.VolumeStatus.AVAILABLE:
         raise errors.InvalidStatus(
             action="snapshot", kind="volume", resource_id=volume_id, status=volume.status
@@ -156,12 +155,13 @@ def new_snapshot(
     return snapshots.create(
         session,
         volume_id=volume_id,
-        name=_optional_text("name", name),
-        description=_optional_text("description", description),
+        name=optional_text("name", name),
+        description=optional_text("description", description),
         project_id=context.project_id,
         user_id=context.user_id,
         volume_size=volume.size,
         status=statuses.SnapshotStatus.CREATING,
+        snapshot_metadata=metadata_dict(metadata),
     )
 
 
@@ -223,7 +223,7 @@ def _size(value: Any, source_size: int | None, max_size: int, source: object) ->
         if source_size is None:
             raise errors.InvalidInput(field="size", reason="a size in GiB is required")
         return source_size
-    size = _integer("size", value)
+    size = integer("size", value)
     if size < 1 or size > max_size:
         raise errors.InvalidInput(
             field="size", reason=f"must be between 1 and {max_size} GiB, got {size}"
@@ -257,7 +257,7 @@ def _image_size(value: Any, image: info.ImageInfo, max_size: int) -> int:
     return size
 
 
-def _integer(name: str, value: Any) -> int:
+def integer(name: str, value: Any) -> int:
     """An integer given as an int or a string of digits (as Block Storage clients send)."""
     if isinstance(value, bool):
         raise errors.InvalidInput(field=name, reason=f"must be an integer, got {value!r}")
@@ -271,7 +271,7 @@ def _integer(name: str, value: Any) -> int:
 def _zone(session: Session, value: Any, source: models.Volume | None) -> str | None:
     """The requested zone, checked against the zones backends reported; a copy stays in
     its source's zone."""
-    zone = _optional_text("availability_zone", value)
+    zone = optional_text("availability_zone", value)
     if source is not None:
         if zone is not None and zone != source.availability_zone:
             raise errors.InvalidInput(
@@ -298,7 +298,8 @@ def _volume_type(session: Session, value: Any) -> models.VolumeType:
     return volume_type
 
 
-def _optional_text(name: str, value: Any) -> str | None:
+def optional_text(name: str, value: Any) -> str | None:
+    """A name or description: absent, or a string of bounded length."""
     if value is None:
         return None
     if not isinstance(value, str) or len(value) > MAX_NAME_LENGTH:
@@ -308,16 +309,17 @@ def _optional_text(name: str, value: Any) -> str | None:
     return value
 
 
-def _metadata(value: Any) -> dict[str, str]:
+def metadata_dict(value: Any, field: str = "metadata") -> dict[str, str]:
+    """Metadata as a request gave it, checked: string keys and values of bounded length."""
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise errors.InvalidInput(field="metadata", reason="must be an object of strings")
+        raise errors.InvalidInput(field=field, reason="must be an object of strings")
     for key, item in value.items():
         if not (isinstance(key, str) and isinstance(item, str)) or not key:
-            raise errors.InvalidInput(field="metadata", reason="keys and values must be strings")
+            raise errors.InvalidInput(field=field, reason="keys and values must be strings")
         if len(key) > MAX_NAME_LENGTH or len(item) > MAX_NAME_LENGTH:
             raise errors.InvalidInput(
-                field="metadata", reason=f"keys and values are at most {MAX_NAME_LENGTH} long"
+                field=field, reason=f"keys and values are at most {MAX_NAME_LENGTH} long"
             )
     return dict(value)

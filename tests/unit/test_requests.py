@@ -320,7 +320,7 @@ def test_another_projects_volumes_are_invisible(
         (lambda: hearth.get_volume(mine.id, context=project_b), errors.VolumeNotFound),
         (lambda: hearth.delete_volume(mine.id, context=project_b), errors.VolumeNotFound),
         (lambda: hearth.extend_volume(mine.id, 5, context=project_b), errors.VolumeNotFound),
-        (lambda: hearth.create_snapshot(mine.id, context=project_b), errors.InvalidReference),
+        (lambda: hearth.create_snapshot(mine.id, context=project_b), errors.VolumeNotFound),
         (
             lambda: hearth.create_volume(1, source_volid=mine.id, context=project_b),
             errors.InvalidReference,

@@ -1,0 +1,101 @@
+"""The ASGI application: routes of the Block Storage v3 API over one ``Hearth`` facade.
+
+``build_app(hearth)`` mounts every resource's routes twice, under ``/v3`` and under
+``/v3/{project_id}`` (whose project must be the caller's), behind ``RequestMiddleware``,
+with every error rendered by ``hearth.api.errors``. ``GET /`` (300) and ``GET /v3/``
+(200) answer the version documents without authentication; ``GET /openapi.json``
+describes the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+
+from hearth import config
+from hearth.api import (
+    auth,
+    calls,
+    errors,
+    limits,
+    messages,
+    middleware,
+    snapshots,
+    types,
+    versions,
+    volume_metadata,
+    volumes,
+)
+from hearth.service.facade import Hearth
+
+RESOURCE_ROUTERS: tuple[APIRouter, ...] = (
+    volumes.router,
+    volume_metadata.router,
+    snapshots.router,
+    types.router,
+    messages.router,
+    limits.router,
+)
+
+
+def build_app(hearth: Hearth | None, settings: config.ApiSettings | None = None) -> FastAPI:
+    """The API over ``hearth`` (its ``[api]`` settings unless others are given); with no
+    Hearth, an app that only describes itself (``openapi.py``)."""
+    chosen = settings or (hearth.services.settings.api if hearth else config.ApiSettings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = chosen.workers
+        yield
+
+    app = FastAPI(
+        title="Hearth Block Storage API",
+        version=str(versions.MAX),
+        description="OpenStack Block Storage v3 (a subset), served by Hearth.",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.hearth = hearth
+    app.state.settings = chosen
+    errors.install(app)
+    app.add_middleware(
+        middleware.RequestMiddleware, settings=chosen, authenticator=auth.build(chosen)
+    )
+    app.add_api_route("/", root, methods=["GET"], tags=["versions"])
+    app.add_api_route("/v3/", v3_root, methods=["GET"], tags=["versions"])
+    for router in RESOURCE_ROUTERS:
+        app.include_router(router, prefix="/v3")
+        app.include_router(
+            router,
+            prefix="/v3/{project_id}",
+            dependencies=[Depends(calls.project_in_path)],
+            generate_unique_id_function=_with_project_id,
+        )
+    return app
+
+
+def root(request: Request) -> JSONResponse:
+    """The versions Hearth serves (300 Multiple Choices, as Cinder)."""
+    document = versions.document(_base_url(request))
+    return JSONResponse({"versions": [document]}, status_code=300)
+
+
+def v3_root(request: Request) -> dict[str, Any]:
+    """The v3 version document."""
+    return {"versions": [versions.document(_base_url(request))]}
+
+
+def _base_url(request: Request) -> str:
+    public_url: str | None = request.app.state.settings.public_url
+    return (public_url or str(request.base_url)).rstrip("/")
+
+
+def _with_project_id(route: APIRoute) -> str:
+    return f"{route.name}_in_project"

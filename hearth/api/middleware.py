@@ -1,0 +1,116 @@
+"""The front of every request: request id, body limit, caller and microversion.
+
+One pure ASGI middleware, run before routing: it gives the request its id (the
+``RequestContext.request_id``, so it reaches user messages and logs) and answers with it
+in ``x-openstack-request-id``; refuses bodies over the limit; establishes the caller
+(``auth``) for everything but the version documents and the API description; negotiates
+the microversion of ``/v3`` requests and repeats it in ``OpenStack-API-Version``; and logs
+one line per request. What it refuses is rendered by ``errors``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hearth import config, context, errors
+from hearth.api import auth, versions
+from hearth.api import errors as rendering
+
+LOG = logging.getLogger("hearth.api")
+PUBLIC_PATHS = frozenset({"/", "/v3", "/v3/", "/openapi.json", "/docs"})
+UPLOAD_SUFFIX = "/file"
+
+
+class RequestMiddleware:
+    """See the module docstring."""
+
+    def __init__(
+        self, app: ASGIApp, settings: config.ApiSettings, authenticator: auth.Authenticator
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.authenticator = authenticator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = context.new_request_id()
+        answer: dict[str, Any] = {
+            "status": 500,
+            "headers": [(b"x-openstack-request-id", request_id.encode())],
+        }
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answer["status"] = message["status"]
+                message = {**message, "headers": [*message.get("headers", []), *answer["headers"]]}
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self._admit(scope, request_id, answer)
+            await self.app(scope, self._limited(scope, receive), send_with_headers)
+        except errors.HearthError as exc:
+            await rendering.response_of(exc)(scope, receive, send_with_headers)
+        finally:
+            LOG.info(
+                "%s %s %s %s %.1fms",
+                request_id,
+                scope["method"],
+                scope["path"],
+                answer["status"],
+                (time.perf_counter() - started) * 1000,
+            )
+
+    async def _admit(self, scope: Scope, request_id: str, answer: dict[str, Any]) -> None:
+        """Check the request before any route sees it; fill ``scope["state"]``."""
+        headers = Headers(scope=scope)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        limit = self._limit(scope)
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise _too_large(limit)
+        path = scope["path"]
+        if path.startswith("/v3"):
+            version = versions.negotiate(headers.get(versions.HEADER))
+            state["version"] = version
+            answer["headers"] += [
+                (versions.HEADER.encode(), f"{versions.SERVICE} {version}".encode()),
+                (b"vary", versions.HEADER.encode()),
+            ]
+        if path not in PUBLIC_PATHS:
+            state["context"] = await self.authenticator(scope, headers, request_id)
+
+    def _limit(self, scope: Scope) -> int:
+        if scope["method"] == "PUT" and scope["path"].endswith(UPLOAD_SUFFIX):
+            return self.settings.max_image_bytes
+        return self.settings.max_body_bytes
+
+    def _limited(self, scope: Scope, receive: Receive) -> Receive:
+        """``receive`` that refuses a body growing past the limit (chunked uploads)."""
+        limit = self._limit(scope)
+        seen = 0
+
+        async def receive_within_limit() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise _too_large(limit)
+            return message
+
+        return receive_within_limit
+
+
+def _too_large(limit: int) -> errors.InvalidInput:
+    return errors.InvalidInput(
+        field="request body", reason=f"is larger than the limit of {limit} bytes"
+    )

@@ -1,0 +1,99 @@
+"""API versions: the version documents and microversion negotiation.
+
+A request names its microversion in ``OpenStack-API-Version: volume 3.x`` (no header means
+3.0, ``latest`` the highest served); the answer repeats it. ``MAX`` is the highest
+microversion whose behaviour Hearth honours for every route it serves: see
+``docs/architecture.md`` for what each step up to it changed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from hearth import errors
+
+HEADER = "OpenStack-API-Version"
+SERVICE = "volume"
+UPDATED = "2026-11-25T00:00:00Z"
+_FORMAT = re.compile(r"^([1-9]\d*)\.(0|[1-9]\d*)$")
+
+
+@dataclass(frozen=True, order=True)
+class Version:
+    """A microversion, ordered as numbers (3.10 > 3.9)."""
+
+    major: int
+    minor: int
+
+    @classmethod
+    def parse(cls, text: str) -> Version:
+        """``3.14`` → Version(3, 14); raises InvalidInput for anything else."""
+        match = _FORMAT.match(text.strip())
+        if match is None:
+            raise errors.InvalidInput(
+                field=HEADER, reason=f"{text!r} is not a version like '3.0' or 'latest'"
+            )
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}"
+
+
+MIN = Version(3, 0)
+MAX = Version(3, 30)
+
+# Microversions that change what Hearth's routes do, named as Cinder names them.
+MESSAGES = Version(3, 3)
+MESSAGES_PAGINATION = Version(3, 5)
+VOLUME_SUMMARY = Version(3, 12)
+GROUP_VOLUME = Version(3, 13)
+GROUP_SNAPSHOTS = Version(3, 14)
+VOLUME_DETAIL_PROVIDER_ID = Version(3, 21)
+SNAPSHOT_LIST_METADATA_FILTER = Version(3, 22)
+SNAPSHOT_SORT_BY_NAME = Version(3, 30)
+
+
+def negotiate(header: str | None) -> Version:
+    """The microversion a request asks for; raises VersionNotAcceptable out of range."""
+    wanted = _volume_entry(header)
+    if wanted is None:
+        return MIN
+    if wanted.lower() == "latest":
+        return MAX
+    version = Version.parse(wanted)
+    if not MIN <= version <= MAX:
+        raise errors.VersionNotAcceptable(version=str(version), minimum=str(MIN), maximum=str(MAX))
+    return version
+
+
+def _volume_entry(header: str | None) -> str | None:
+    """The volume service's entry of a header like ``volume 3.5, compute 2.1``."""
+    for entry in (header or "").split(","):
+        service, _, value = entry.strip().partition(" ")
+        if service.lower() == SERVICE:
+            return value.strip()
+    return None
+
+
+def document(base_url: str) -> dict[str, Any]:
+    """The v3 version document."""
+    return {
+        "id": "v3.0",
+        "status": "CURRENT",
+        "version": str(MAX),
+        "min_version": str(MIN),
+        "updated": UPDATED,
+        "links": [
+            {
+                "rel": "describedby",
+                "type": "text/html",
+                "href": "https://docs.openstack.org/api-ref/block-storage/v3/",
+            },
+            {"rel": "self", "href": f"{base_url}/v3/"},
+        ],
+        "media-types": [
+            {"base": "application/json", "type": "application/vnd.openstack.volume+json;version=3"}
+        ],
+    }

@@ -1,0 +1,23 @@
+"""Volume type documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hearth.api.calls import Call
+from hearth.db import models
+
+
+def detail(call: Call, volume_type: models.VolumeType) -> dict[str, Any]:
+    """A volume type; its QoS specs id for admins only (Hearth has no QoS specs)."""
+    body: dict[str, Any] = {
+        "id": volume_type.id,
+        "name": volume_type.name,
+        "description": volume_type.description,
+        "is_public": volume_type.is_public,
+        "os-volume-type-access:is_public": volume_type.is_public,
+        "extra_specs": {key: str(value) for key, value in volume_type.extra_specs.items()},
+    }
+    if call.context.is_admin:
+        body["qos_specs_id"] = None
+    return body

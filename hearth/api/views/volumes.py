@@ -1,0 +1,65 @@
+"""Volume documents: summary (id, name, links) and detail, per microversion and role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hearth.api import versions
+from hearth.api.calls import Call
+from hearth.api.views import shapes
+from hearth.db import models
+
+
+def summary(call: Call, volume: models.Volume) -> dict[str, Any]:
+    """The list view of a volume."""
+    return {
+        "id": volume.id,
+        "name": volume.name,
+        "links": shapes.links(call, "volumes", volume.id),
+    }
+
+
+def detail(call: Call, volume: models.Volume, *, extended: bool = True) -> dict[str, Any]:
+    """The full view (show, detail list; create and update without ``extended``, the
+    admin attributes Cinder adds only to show and detail)."""
+    body: dict[str, Any] = {
+        "id": volume.id,
+        "name": volume.name,
+        "description": volume.description,
+        "status": volume.status,
+        "size": volume.size,
+        "availability_zone": volume.availability_zone,
+        "created_at": shapes.timestamp(volume.created_at),
+        "updated_at": shapes.timestamp(volume.updated_at),
+        "attachments": [],
+        "volume_type": volume.volume_type.name if volume.volume_type else None,
+        "snapshot_id": volume.snapshot_id,
+        "source_volid": volume.source_volid,
+        "metadata": dict(volume.volume_metadata),
+        "links": shapes.links(call, "volumes", volume.id),
+        "user_id": volume.user_id,
+        "bootable": "true" if volume.bootable else "false",
+        "encrypted": False,
+        "replication_status": "disabled",
+        "consistencygroup_id": None,
+        "multiattach": False,
+    }
+    admin = call.context.is_admin
+    if admin:
+        body["migration_status"] = None
+    if extended and admin:
+        body.update(_admin_attributes(volume))
+    if call.at_least(versions.GROUP_VOLUME):
+        body["group_id"] = None
+    if admin and call.at_least(versions.VOLUME_DETAIL_PROVIDER_ID):
+        body["provider_id"] = None
+    return body
+
+
+def _admin_attributes(volume: models.Volume) -> dict[str, Any]:
+    return {
+        "os-vol-host-attr:host": volume.host,
+        "os-vol-tenant-attr:tenant_id": volume.project_id,
+        "os-vol-mig-status-attr:migstat": None,
+        "os-vol-mig-status-attr:name_id": None,
+    }

@@ -1,0 +1,189 @@
+"""Volume routes: create, list, show, update, delete, metadata, actions.
+
+Creates and deletes call the facade with ``wait=False`` and answer 202 at once; the volume
+is ``creating``/``deleting`` and a client polls it, as with Cinder. An ``Idempotency-Key``
+header makes a create safe to retry: the same key and body return the first volume.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from hearth import errors
+from hearth.api import listing, schemas, versions
+from hearth.api.calls import Call, body_object, call, json_body, query_flag
+from hearth.api.views import shapes
+from hearth.api.views import volumes as views
+from hearth.db import volumes
+from hearth.service import idempotency, requests
+
+router = APIRouter(tags=["volumes"])
+CREATE_FIELDS = ("name", "description", "volume_type", "availability_zone", "metadata")
+SOURCE_FIELDS = ("snapshot_id", "source_volid")
+UNSUPPORTED_WHEN_SET = ("consistencygroup_id", "group_id", "source_replica", "backup_id")
+ACTIONS = ("os-extend",)
+
+
+@router.get("/volumes", openapi_extra=schemas.list_query(volumes.SORT_KEYS))
+def list_volumes(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
+    """Volumes of the caller's project (of every project: admins with ``all_tenants``)."""
+    return _listing(request, call, views.summary)
+
+
+@router.get("/volumes/detail", openapi_extra=schemas.list_query(volumes.SORT_KEYS))
+def list_volumes_detail(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
+    """Volumes with every detail."""
+    return _listing(request, call, views.detail)
+
+
+@router.get("/volumes/summary")
+def volumes_summary(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
+    """How many volumes the caller has and their total size (3.12)."""
+    call.require(versions.VOLUME_SUMMARY)
+    rows = call.hearth.list_volumes_page(
+        _scoped(volumes.Filters(), request, call), [("id", False)], context=call.context
+    )
+    return {"volume-summary": {"total_count": len(rows), "total_size": sum(v.size for v in rows)}}
+
+
+@router.post("/volumes", status_code=202, openapi_extra=schemas.body("volume_create"))
+def create_volume(
+    call: Call = Depends(call),
+    body: dict[str, Any] = Depends(body_object("volume")),
+    idempotency_key: str | None = Header(default=None, max_length=255),
+) -> dict[str, Any]:
+    """Create a volume; answers 202 with it still ``creating``."""
+    _refuse_unsupported(body)
+    key = None
+    if idempotency_key:
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        ttl = call.hearth.services.settings.api.idempotency_ttl
+        key = idempotency.Key(idempotency_key, digest, ttl)
+    fields = {name: body.get(name) for name in (*CREATE_FIELDS, *SOURCE_FIELDS)}
+    fields.update(_legacy_names(body))
+    volume = call.hearth.create_volume(
+        body.get("size"),
+        context=call.context,
+        wait=False,
+        idempotency_key=key,
+        image_id=body.get("imageRef"),
+        **fields,
+    )
+    return {"volume": views.detail(call, volume, extended=False)}
+
+
+@router.get("/volumes/{volume_id}")
+def show_volume(volume_id: str, call: Call = Depends(call)) -> dict[str, Any]:
+    """One volume."""
+    volume = call.hearth.get_volume(volume_id, context=call.context)
+    return {"volume": views.detail(call, volume)}
+
+
+@router.put("/volumes/{volume_id}", openapi_extra=schemas.body("volume_update"))
+def update_volume(
+    volume_id: str,
+    call: Call = Depends(call),
+    body: dict[str, Any] = Depends(body_object("volume")),
+) -> dict[str, Any]:
+    """Change a volume's name, description or metadata."""
+    changes: dict[str, Any] = {k: body[k] for k in ("name", "description", "metadata") if k in body}
+    changes.update(_legacy_names(body))
+    volume = call.hearth.update_volume(volume_id, changes, context=call.context)
+    return {"volume": views.detail(call, volume, extended=False)}
+
+
+@router.delete("/volumes/{volume_id}", status_code=202)
+def delete_volume(volume_id: str, request: Request, call: Call = Depends(call)) -> Response:
+    """Delete a volume (202; it is gone once a show answers 404)."""
+    if query_flag(request.query_params.get("cascade")):
+        raise errors.InvalidInput(
+            field="cascade", reason="is not supported; delete the volume's snapshots first"
+        )
+    call.hearth.delete_volume(volume_id, context=call.context, wait=False)
+    return Response(status_code=202)
+
+
+@router.post("/volumes/{volume_id}/action", status_code=202, openapi_extra=schemas.body("action"))
+async def volume_action(volume_id: str, request: Request, call: Call = Depends(call)) -> Response:
+    """Run one action: ``os-extend`` is the one Hearth serves."""
+    document = await json_body(request)
+    if not isinstance(document, dict) or len(document) != 1:
+        raise errors.InvalidInput(field="request body", reason="must hold exactly one action")
+    [(action, arguments)] = document.items()
+    if action not in ACTIONS:
+        raise errors.InvalidInput(field="action", reason=f"There is no such action: {action}")
+    if not isinstance(arguments, dict):
+        raise errors.InvalidInput(field=action, reason="a JSON object is required")
+    await run_in_threadpool(
+        call.hearth.extend_volume,
+        volume_id,
+        arguments.get("new_size"),
+        context=call.context,
+        wait=False,
+    )
+    return Response(status_code=202)
+
+
+def _listing(request: Request, call: Call, view: Any) -> dict[str, Any]:
+    query = request.query_params
+    settings = call.hearth.services.settings.api
+    page = listing.page(query, volumes.SORT_KEYS, settings.page_size)
+    rows = call.hearth.list_volumes_page(
+        _scoped(_filters(query), request, call),
+        page.sort,
+        context=call.context,
+        limit=page.limit,
+        marker=page.marker,
+    )
+    document: dict[str, Any] = {"volumes": [view(call, row) for row in rows]}
+    next_links = shapes.next_links(call, "volumes", rows, page.limit, query)
+    if next_links:
+        document["volumes_links"] = next_links
+    return document
+
+
+def _filters(query: Any) -> volumes.Filters:
+    bootable = query.get("bootable")
+    size = query.get("size")
+    return volumes.Filters(
+        name=query.get("name"),
+        status=query.get("status"),
+        availability_zone=query.get("availability_zone"),
+        bootable=None if bootable is None else query_flag(bootable),
+        size=None if size is None else _size_filter(size),
+        metadata=listing.metadata_filter(query.get("metadata")),
+    )
+
+
+def _size_filter(value: str) -> int:
+    return requests.integer("size", value)
+
+
+def _scoped(filters: volumes.Filters, request: Request, call: Call) -> volumes.Filters:
+    """Admins see every project with ``all_tenants``, else their own, like everyone."""
+    everyone = _all_projects(request, call)
+    return dataclasses.replace(filters, project_id=None if everyone else call.context.project_id)
+
+
+def _all_projects(request: Request, call: Call) -> bool:
+    return call.context.is_admin and query_flag(request.query_params.get("all_tenants"))
+
+
+def _legacy_names(body: dict[str, Any]) -> dict[str, Any]:
+    """``display_name``/``display_description`` (Block Storage v1 names) still accepted."""
+    legacy = {"display_name": "name", "display_description": "description"}
+    return {new: body[old] for old, new in legacy.items() if old in body and new not in body}
+
+
+def _refuse_unsupported(body: dict[str, Any]) -> None:
+    for name in UNSUPPORTED_WHEN_SET:
+        if body.get(name) is not None:
+            raise errors.InvalidInput(field=name, reason="is not supported by Hearth")
+    if body.get("multiattach") not in (None, False):
+        raise errors.InvalidInput(field="multiattach", reason="multi-attach is not supported")
