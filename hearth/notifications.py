@@ -251,6 +251,12 @@ class Relay:
         self._max_backoff = max_backoff
         self._lock = threading.Lock()
         self._backlog = False
+        # A commit that finds a backlog leaves its entries to the drain; the drain may have
+        # read the table just before that commit. ``_missed`` (under ``_handover``) tells it
+        # to read once more before it declares the backlog gone, so nothing waits unsent
+        # behind later deliveries.
+        self._handover = threading.Lock()
+        self._missed = False
         self._unmarked: list[int] = []
         # seqs delivered lately: a commit's hand-over may arrive after a drain delivered it
         self._recent: collections.deque[int] = collections.deque(maxlen=RECENT_DELIVERIES)
@@ -269,19 +275,27 @@ class Relay:
     def wake(self, entries: list[models.OutboxEntry]) -> None:
         """Take the entries a commit added: deliver them now, unless a backlog waits (then
         the relay's thread delivers them after the backlog; a commit never waits for it)."""
-        if self._backlog:
-            self._wakeup.set()
+        if self._leave_to_drain():
             return
         with self._lock:
-            if not self._backlog:
-                delivered = self._deliver(entries)
-                self._unmarked.extend(delivered)
-                if len(delivered) == len(entries):
-                    if self._mark_due():
-                        self._mark()
-                    return
-                self._backlog = True
+            if self._leave_to_drain():
+                return
+            delivered = self._deliver(entries)
+            self._unmarked.extend(delivered)
+            if len(delivered) == len(entries):
+                if self._mark_due():
+                    self._mark()
+                return
+            self._backlog = True
         self._wakeup.set()
+
+    def _leave_to_drain(self) -> bool:
+        with self._handover:
+            if not self._backlog:
+                return False
+            self._missed = True
+        self._wakeup.set()
+        return True
 
     def flush(self) -> int:
         """Deliver everything pending now and mark it; returns how many were delivered."""
@@ -338,6 +352,8 @@ class Relay:
         database (SQLite has one write lock)."""
         delivered = 0
         while True:
+            with self._handover:
+                self._missed = False
             with self._db.read() as session:
                 entries = outbox.pending(session, limit=self._batch_size)
             sent = self._deliver(entries)
@@ -350,7 +366,10 @@ class Relay:
                 self._backlog = True
                 return delivered
             if len(entries) < self._batch_size:
-                self._backlog = False
+                with self._handover:
+                    if self._missed:
+                        continue  # a commit came after the read: read again
+                    self._backlog = False
                 return delivered
 
     def _deliver(self, entries: Sequence[models.OutboxEntry]) -> list[int]:

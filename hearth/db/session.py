@@ -12,10 +12,10 @@ read upgrades to a write. A :meth:`Database.read` runs on its own pool with a pl
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +48,17 @@ class Database:
         self._read_sessions = sessionmaker(self._reader, expire_on_commit=False)
         self._subscribers: dict[str, list[Callable[[list[Any]], None]]] = {}
         self._lock = threading.Lock()
+        # SQLite has one write lock, and its busy handler waits for it by sleeping (up to
+        # 100 ms a time): this process's writers queue on a Python lock instead, and only
+        # other processes' writers meet the busy handler.
+        self._sqlite_writer: threading.RLock | None = threading.RLock() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
         """True for the embedded SQLite database."""
         return self.url.get_backend_name() == "sqlite"
 
-    @contextmanager
+    @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only transaction (one consistent snapshot); never use it to write."""
         session = self._read_sessions()
@@ -68,12 +72,13 @@ class Database:
         finally:
             session.close()
 
-    @contextmanager
+    @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if it raises."""
         session = self._sessions()
+        writer = self._sqlite_writer or contextlib.nullcontext()
         try:
-            with session.begin():
+            with writer, session.begin():
                 yield session
         except exc.IntegrityError as error:
             raise errors.Conflict(reason="the change conflicts with existing data") from error

@@ -399,3 +399,28 @@ def test_concurrent_creates_all_end_available(hearth: Hearth, fake_driver: FakeD
 
     assert results == ["available"] * 40
     assert len(fake_driver.volumes) == 40
+
+
+def test_flows_reuse_finished_flows_tasks_but_never_share_them_while_running(
+    hearth: Hearth,
+) -> None:
+    manager = hearth.services.managers["local"]
+
+    def tasks_of(engine: Any) -> set[int]:
+        return {id(atom) for atom in engine.compilation.execution_graph.nodes}
+
+    def loaded(volume: models.Volume) -> Any:
+        engine = create_volume.get_flow(
+            ADMIN, manager, hearth.services.db, manager.driver, None, "local",
+            volume, False, ADMIN, {"volume_id": volume.id}, {},
+        )  # fmt: skip
+        engine.compile()
+        return engine
+
+    first, second = loaded(creating_volume(hearth)), loaded(creating_volume(hearth))
+    assert not tasks_of(first) & tasks_of(second)  # both could run at once
+
+    first.run()
+    third = loaded(creating_volume(hearth))
+
+    assert len(tasks_of(first) & tasks_of(third)) == 5  # all but OnFailureRescheduleTask

@@ -10,8 +10,9 @@ to the scheduler for another backend or puts the volume in ``error`` with a user
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
+import threading
+import weakref
 from typing import Any, Protocol
 
 from taskflow import task
@@ -349,9 +350,8 @@ def get_flow(
 
     Returns the flow loaded into a serial engine, not yet run.
     """
-    extract_ref, extract_spec, notify_start, create, finish = _steady_tasks(
-        manager, db, driver, host, image_volume_cache
-    )
+    steady = _STEADY.take(manager, db, driver, host, image_volume_cache)
+    extract_ref, extract_spec, notify_start, create, finish = steady
     flow = linear_flow.Flow(ACTION.replace(":", "_") + "_manager")
     # 1. rescheduling is possible only with a request spec and the scheduler's retry info
     do_reschedule = bool(allow_reschedule and request_spec and filter_properties.get("retry"))
@@ -371,26 +371,53 @@ def get_flow(
     flow.add(notify_start)  # 5.
     flow.add(create)  # 6.
     flow.add(finish)  # 7.
-    return engine.load(flow, store)
+    loaded = engine.load(flow, store)
+    engine.when_done(loaded, lambda: _STEADY.give_back(manager, steady))
+    return loaded
 
 
-@functools.lru_cache(maxsize=64)
-def _steady_tasks(
-    manager: Any, db: Database, driver: base.VolumeDriver, host: str, image_volume_cache: Any
-) -> tuple[HearthTask, ...]:
-    """The five tasks that hold nothing of a single request, built once per manager.
+class _SteadyTasks:
+    """Sets of the five tasks that hold nothing of a single request, reused between flows.
 
-    TaskFlow spends about 0.4 ms building a task (it inspects signatures). These keep only
-    the manager's collaborators and never report progress through TaskFlow, so one
-    instance serves every engine, concurrent ones included.
+    TaskFlow spends about 0.4 ms building a task (it inspects signatures), so each manager
+    keeps the sets its flows are done with. A set serves one running flow at a time:
+    TaskFlow tells every engine running a task instance about that task's progress, so two
+    flows never share one.
     """
-    return (
-        ExtractVolumeRefTask(db, host, set_error=False),
-        ExtractVolumeSpecTask(db),
-        NotifyVolumeActionTask(db, "create.start"),
-        CreateVolumeFromSpecTask(manager, db, driver, image_volume_cache),
-        CreateVolumeOnFinishTask(db, "create.end"),
-    )
+
+    def __init__(self) -> None:
+        self._free: weakref.WeakKeyDictionary[Any, list[tuple[HearthTask, ...]]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def take(
+        self,
+        manager: Any,
+        db: Database,
+        driver: base.VolumeDriver,
+        host: str,
+        image_volume_cache: Any,
+    ) -> tuple[HearthTask, ...]:
+        with self._lock:
+            free = self._free.get(manager) if manager is not None else None
+            if free:
+                return free.pop()
+        return (
+            ExtractVolumeRefTask(db, host, set_error=False),
+            ExtractVolumeSpecTask(db),
+            NotifyVolumeActionTask(db, "create.start"),
+            CreateVolumeFromSpecTask(manager, db, driver, image_volume_cache),
+            CreateVolumeOnFinishTask(db, "create.end"),
+        )
+
+    def give_back(self, manager: Any, tasks: tuple[HearthTask, ...]) -> None:
+        if manager is not None:
+            with self._lock:
+                self._free.setdefault(manager, []).append(tasks)
+
+
+_STEADY = _SteadyTasks()
 
 
 def error_out(

@@ -8,11 +8,16 @@ row, not TaskFlow's logbook, so the flow's own bookkeeping needs no persistence 
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
-from taskflow import engines
+from taskflow import engines, states
 from taskflow.persistence import models
+from taskflow.types import notifier
+
+FINAL_STATES = frozenset({states.SUCCESS, states.REVERTED, states.FAILURE})
 
 
 class _Connection:
@@ -41,6 +46,18 @@ class EphemeralBackend:
 
 
 _BACKEND = EphemeralBackend()
+
+
+def when_done(loaded: Any, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once, when the loaded engine's flow has ended, however it ended."""
+    called = threading.Event()
+
+    def on_flow_state(state: str, details: Any) -> None:
+        if state in FINAL_STATES and not called.is_set():
+            called.set()
+            callback()
+
+    loaded.notifier.register(notifier.Notifier.ANY, on_flow_state)
 
 
 def load(flow: Any, store: dict[str, Any]) -> Any:
