@@ -90,8 +90,6 @@ class BusSettings(_Section):
     """Prefix of queue names, so several deployments can share one broker."""
     workers: int = Field(default=8, ge=1)
     """Messages each process handles at once, per queue it serves."""
-    poll_interval: float = Field(default=0.005, gt=0)
-    """Seconds between polls of the in-process memory:// transport."""
 
 
 class SchedulerSettings(_Section):

@@ -1,9 +1,11 @@
 """The message bus: casts between the request layer, the scheduler and the volume managers.
 
 A cast is one JSON message on a durable queue named after its topic (``scheduler``,
-``volume.<backend>``) under the deployment's namespace, through kombu: ``memory://`` inside
-one process, RabbitMQ (``amqp://``) or Redis (``redis://``) across processes and hosts. A
-queue exists from the first cast on, so work for a manager that is down waits for it.
+``volume.<backend>``) under the deployment's namespace: through kombu to RabbitMQ
+(``amqp://``) or Redis (``redis://``) across processes and hosts, or, with ``memory://``,
+on a plain in-process queue per topic (kombu's memory transport polls, which cost more CPU
+than the rest of a cast). Either way the message is the same JSON document, and a queue
+exists from the first cast on, so work for a manager that is down waits for it.
 
 Each message is an envelope ``{"version": "1.0", "method": ..., "context": ..., "args":
 ...}``. A :class:`Server` takes messages of one topic, checks the major version and the
@@ -14,12 +16,13 @@ records the work (a create is a row in ``creating`` placed on a backend).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from queue import Empty, SimpleQueue
 from typing import Any, Protocol
 
 from kombu.connection import Connection
@@ -44,20 +47,17 @@ class Endpoint(Protocol):
 class Bus:
     """One deployment's queues on one broker."""
 
-    def __init__(
-        self, url: str, *, namespace: str = "hearth", workers: int = 8, poll_interval: float = 0.005
-    ) -> None:
+    def __init__(self, url: str, *, namespace: str = "hearth", workers: int = 8) -> None:
         self.url = url
         self.workers = workers
         self.in_process = url.startswith("memory:")
-        # the memory transport's queues are global to the process: keep each Bus apart
-        self.namespace = f"{namespace}-{uuid.uuid4().hex[:8]}" if self.in_process else namespace
-        self._options = {"polling_interval": poll_interval} if self.in_process else {}
+        self.namespace = namespace
         self._exchange = Exchange(self.namespace, type="direct", durable=True)
         self._lock = threading.Lock()
         self._connection: Connection | None = None
         self._producer: Any = None
         self._servers: list[Server] = []
+        self._local_queues: dict[str, SimpleQueue[dict[str, Any]]] = {}
 
     def queue(self, topic: str) -> Queue:
         """The durable queue of a topic."""
@@ -65,7 +65,12 @@ class Bus:
 
     def connect(self) -> Connection:
         """A new connection to the broker (the caller closes it)."""
-        return Connection(self.url, transport_options=self._options)
+        return Connection(self.url)
+
+    def local_queue(self, topic: str) -> SimpleQueue[dict[str, Any]]:
+        """The in-process queue of a topic (``memory://`` only)."""
+        with self._lock:
+            return self._local_queues.setdefault(topic, SimpleQueue())
 
     def cast(
         self, topic: str, method: str, context: RequestContext, version: str, **args: Any
@@ -73,6 +78,10 @@ class Bus:
         """Queue ``method(context, **args)`` for whoever serves ``topic``; raises
         BusUnavailable when the broker cannot take it."""
         body = {"version": version, "method": method, "context": context.to_dict(), "args": args}
+        if self.in_process:
+            # the document a broker would carry: the same arguments pass or fail either way
+            self.local_queue(topic).put(json.loads(json.dumps(body)))
+            return
         with self._lock:
             try:
                 self._publisher().publish(
@@ -160,6 +169,9 @@ class Server:
         return self._in_flight > 0
 
     def _run(self) -> None:
+        if self.bus.in_process:
+            self._consume_local()
+            return
         while not self._stopping.is_set():
             try:
                 with (
@@ -184,12 +196,25 @@ class Server:
             except TimeoutError:
                 connection.heartbeat_check()
 
+    def _consume_local(self) -> None:
+        source = self.bus.local_queue(self.topic)
+        self._ready.set()
+        while not self._stopping.is_set():
+            try:
+                body = source.get(timeout=DRAIN_TIMEOUT)
+            except Empty:
+                continue
+            self._dispatch(body)
+
     def _on_message(self, body: dict[str, Any], message: Any) -> None:
+        self._dispatch(body)
+        message.ack()
+
+    def _dispatch(self, body: dict[str, Any]) -> None:
         self._slots.acquire()  # wait for a free worker: bounded work in flight
         with self._count_lock:
             self._in_flight += 1
         self._pool.submit(self._handle, body)
-        message.ack()
 
     def _handle(self, body: dict[str, Any]) -> None:
         try:

@@ -138,7 +138,6 @@ def build(
         settings.bus.url,
         namespace=settings.bus.namespace,
         workers=settings.bus.workers,
-        poll_interval=settings.bus.poll_interval,
     )
     chosen_roles = set(ALL_ROLES if roles is None and bus.in_process else roles or ())
     unknown = chosen_roles - ALL_ROLES
