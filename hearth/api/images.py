@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from hearth import errors
-from hearth.api import uploads
+from hearth.api import schemas, uploads
 from hearth.api.calls import Call, call, json_body
 from hearth.api.views import images as views
 from hearth.db import models
@@ -62,7 +62,7 @@ def image_versions(request: Request) -> JSONResponse:
     return JSONResponse(views.versions(base.rstrip("/")), status_code=300)
 
 
-@router.get("/v2/images")
+@router.get("/v2/images", openapi_extra=schemas.image_query(FILTERS))
 def list_images(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
     """Images the caller may see (its project's and public ones), newest first; filters on
     the fields of ``FILTERS``; ``limit`` and ``marker`` page."""
@@ -81,7 +81,7 @@ def list_images(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
     return views.page(rows[:limit], limit, query)
 
 
-@router.post("/v2/images", status_code=201)
+@router.post("/v2/images", status_code=201, openapi_extra=schemas.image_body())
 async def create_image(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
     """Record an image (201, ``queued``); its bytes follow with ``PUT .../file``."""
     document = await json_body(request)
@@ -107,7 +107,7 @@ def delete_image(image_id: str, call: Call = Depends(call)) -> Response:
     return Response(status_code=204)
 
 
-@router.put("/v2/images/{image_id}/file", status_code=204)
+@router.put("/v2/images/{image_id}/file", status_code=204, openapi_extra=schemas.upload_body())
 async def upload_image(image_id: str, request: Request, call: Call = Depends(call)) -> Response:
     """Stream the body into the image store (204 once the image is ``active``). Only a
     ``queued`` image takes bytes (409 otherwise); rejected bytes remove the image."""
