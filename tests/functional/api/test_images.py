@@ -160,26 +160,29 @@ def test_a_qcow2_with_a_backing_file_is_refused_as_unsafe(
     assert alice.get(IMAGES).json()["images"] == []
 
 
-def test_an_upload_streamed_in_chunks_past_the_limit_is_refused(tmp_path: Path) -> None:
-    with start_api(tmp_path, api={"max_image_bytes": 1 << 20}) as api:
-        with api.client("project-a") as client:
-            image = registered(client)
+def chunks() -> Iterator[bytes]:
+    """1.5 MiB sent chunked (no Content-Length): only the streamed count can stop it."""
+    for _ in range(3):
+        yield b"\x01" * (512 << 10)
 
-            def chunks() -> Iterator[bytes]:
-                for _ in range(3):
-                    yield b"\x01" * (512 << 10)
 
-            response = client.put(f"{IMAGES}/{image['id']}/file", content=chunks(), headers=OCTETS)
-            declared = registered(client, name="declared")
-            too_long = client.put(
-                f"{IMAGES}/{declared['id']}/file", content=b"\x01" * (2 << 20), headers=OCTETS
-            )
+def test_an_upload_past_the_limit_is_refused_whether_chunked_or_declared(
+    tmp_path: Path,
+) -> None:
+    with start_api(tmp_path, api={"max_image_bytes": 1 << 20}) as api, api.client("p") as client:
+        image = registered(client)
+        declared = registered(client, name="declared")
 
-            assert response.status_code == 400
-            assert "limit" in message(response)
-            assert client.get(f"{IMAGES}/{image['id']}").status_code == 404
-            assert too_long.status_code == 400
-            assert client.get(f"{IMAGES}/{declared['id']}").json()["status"] == "queued"
+        chunked = client.put(f"{IMAGES}/{image['id']}/file", content=chunks(), headers=OCTETS)
+        too_long = client.put(
+            f"{IMAGES}/{declared['id']}/file", content=b"\x01" * (2 << 20), headers=OCTETS
+        )
+
+        assert chunked.status_code == 400
+        assert "limit" in message(chunked)
+        assert client.get(f"{IMAGES}/{image['id']}").status_code == 404  # its upload began
+        assert too_long.status_code == 400
+        assert client.get(f"{IMAGES}/{declared['id']}").json()["status"] == "queued"
 
 
 def test_json_bodies_keep_their_limit(alice: httpx.Client) -> None:
