@@ -23,7 +23,8 @@ Each class carries what the rest of Hearth needs to act on a failure:
     │   ├── ImageTooBig                   larger than the volume or the upload limit
     │   ├── ImageChecksumMismatch         stored bytes differ from the recorded hash
     │   ├── ImageNotAvailable             deleted, not active, or its data is gone
-    │   └── ImageConversionFailed         qemu-img failed on an image that passed inspection
+    │   ├── ImageConversionFailed         qemu-img failed on an image that passed inspection
+    │   └── UnsupportedMediaType     415  a body sent with a Content-Type the route refuses
     ├── NotAuthenticated             401  the API could not tell who is asking
     ├── Forbidden                    403  the caller may not do this (admins only)
     ├── NotFound                     404
@@ -166,6 +167,14 @@ class ImageConversionFailed(Invalid):
 
     code = "image_conversion_failed"
     message = "Image {image_id} could not be converted: {reason}."
+
+
+class UnsupportedMediaType(Invalid):
+    """A request body's Content-Type is not the one the route reads."""
+
+    status = 415
+    code = "unsupported_media_type"
+    message = "Content-Type {given!r} is not accepted here; send {expected}."
 
 
 class NotAuthenticated(HearthError):

@@ -2,8 +2,9 @@
 
 One pure ASGI middleware, run before routing: it gives the request its id (the
 ``RequestContext.request_id``, so it reaches user messages and logs) and answers with it
-in ``x-openstack-request-id``; refuses bodies over the limit; establishes the caller
-(``auth``) for everything but the version documents and the API description; negotiates
+in ``x-openstack-request-id``; refuses bodies over the limit (``max_body_bytes``; image
+uploads, which are streamed, ``max_image_bytes``); establishes the caller (``auth``) for
+everything but the version documents and the API description; negotiates
 the microversion of ``/v3`` requests and repeats it in ``OpenStack-API-Version``; and logs
 one line per request. What it refuses is rendered by ``errors``.
 """
@@ -22,8 +23,8 @@ from hearth.api import auth, versions
 from hearth.api import errors as rendering
 
 LOG = logging.getLogger("hearth.api")
-PUBLIC_PATHS = frozenset({"/", "/v3", "/v3/", "/openapi.json", "/docs"})
-UPLOAD_SUFFIX = "/file"
+PUBLIC_PATHS = frozenset({"/", "/v3", "/v3/", "/openapi.json", "/docs", "/image", "/image/"})
+UPLOAD_PREFIX, UPLOAD_SUFFIX = "/image/v2/images/", "/file"
 
 
 class RequestMiddleware:
@@ -89,7 +90,14 @@ class RequestMiddleware:
             state["context"] = await self.authenticator(scope, headers, request_id)
 
     def _limit(self, scope: Scope) -> int:
-        if scope["method"] == "PUT" and scope["path"].endswith(UPLOAD_SUFFIX):
+        """Image uploads (``PUT /image/v2/images/{id}/file``, streamed to the image store)
+        have their own limit; every other body, JSON, the small one."""
+        path = scope["path"]
+        if (
+            scope["method"] == "PUT"
+            and path.startswith(UPLOAD_PREFIX)
+            and path.endswith(UPLOAD_SUFFIX)
+        ):
             return self.settings.max_image_bytes
         return self.settings.max_body_bytes
 

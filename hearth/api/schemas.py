@@ -49,6 +49,14 @@ BODIES: dict[str, dict[str, Any]] = {
     },
     "action": {"os-extend": {"new_size": {"type": "integer", "minimum": 1}}},
 }
+IMAGE_CREATE: dict[str, Any] = {
+    "name": {"type": "string", "minLength": 1, "maxLength": 255},
+    "disk_format": {"type": "string"},
+    "container_format": {"type": "string"},
+    "visibility": {"type": "string", "enum": ["private", "public"]},
+    "min_disk": {"type": "integer", "minimum": 0},
+    "min_ram": {"type": "integer", "minimum": 0},
+}
 WRAPPED_OBJECTS = {"metadata": _METADATA, "meta": _METADATA, "extra_specs": _METADATA}
 
 
@@ -68,6 +76,34 @@ def body(name: str) -> dict[str, Any]:
             "required": [wrapper],
         }
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def image_body() -> dict[str, Any]:
+    """``openapi_extra`` of ``POST /image/v2/images``: Glance's flat object, whose other
+    keys are string properties."""
+    schema = {
+        "type": "object",
+        "properties": IMAGE_CREATE,
+        "required": ["name", "disk_format"],
+        "additionalProperties": {"type": "string", "maxLength": 255},
+    }
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def upload_body() -> dict[str, Any]:
+    """``openapi_extra`` of an image upload: the image's bytes."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {"requestBody": {"required": True, "content": {"application/octet-stream": binary}}}
+
+
+def image_query(filters: Collection[str]) -> dict[str, Any]:
+    """``openapi_extra`` of the image list: paging and exact-match filters."""
+    parameters = [
+        _query("limit", {"type": "integer", "minimum": 0}),
+        _query("marker", {"type": "string"}),
+        *(_query(name, {"type": "string"}) for name in filters),
+    ]
+    return {"parameters": parameters}
 
 
 def list_query(sort_keys: Collection[str]) -> dict[str, Any]:

@@ -1,11 +1,12 @@
 """The image store: image bytes as files in one directory; their metadata in ``images`` rows.
 
 Where images enter Hearth. ``hearth.service`` checks an upload's fields and writes its row
-(``queued``); :meth:`ImageStore.upload` then streams the bytes from a local file or an
-HTTP(S) URL into ``tmp/`` (never held in memory; md5 and sha256 computed on the way; size
-capped; all-zero chunks left as holes), inspects them (``inspect``: hostile images are
-refused here, and the row and bytes are removed, so nothing is stored), and only then
-renames the file into place and makes the row ``active``. Layout::
+(``queued``); :meth:`ImageStore.upload` then streams the bytes from a local file, an
+HTTP(S) URL or a stream (an Image API request body) into ``tmp/`` (never held in memory;
+md5 and sha256 computed on the way; size capped; all-zero chunks left as holes), inspects
+them (``inspect``: hostile images are refused here, and the row and bytes are removed, so
+nothing is stored), and only then renames the file into place and makes the row
+``active``. Layout::
 
     <directory>/image-<id>     the bytes of an active image, exactly as uploaded
     <directory>/tmp/           uploads in progress; cleared at start-up
@@ -25,7 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from hearth import errors
 from hearth.db import images, models
@@ -39,12 +40,22 @@ ZEROS = bytes(CHUNK)
 URL_SCHEMES = ("http://", "https://")
 
 
+class Reader(Protocol):
+    """What an upload reads from: an open file, an HTTP response, a request body."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes; b"" at the end."""
+        ...
+
+
 @dataclass(frozen=True)
 class Source:
-    """Where an upload's bytes come from: a local file (CLI, library) or a URL."""
+    """Where an upload's bytes come from: a local file (CLI, library), a URL, or a stream
+    (the Image API's request body; its ``read`` raises OSError when the sender fails)."""
 
     file: Path | None = None
     url: str | None = None
+    stream: Reader | None = None
 
 
 @dataclass(frozen=True)
@@ -138,9 +149,13 @@ class ImageStore:
         return Received(size=size, md5=md5.hexdigest(), sha256=sha256.hexdigest())
 
     @contextmanager
-    def _open(self, source: Source, image_id: str) -> Iterator[BinaryIO]:
-        if (source.file is None) == (source.url is None):
+    def _open(self, source: Source, image_id: str) -> Iterator[Reader]:
+        given = [s for s in (source.file, source.url, source.stream) if s is not None]
+        if len(given) != 1:
             raise errors.InvalidInput(field="file", reason="give exactly one of a file or a URL")
+        if source.stream is not None:
+            yield source.stream
+            return
         if source.file is not None:
             try:
                 handle = source.file.open("rb")
@@ -196,7 +211,7 @@ def _write_sparse(writer: BinaryIO, chunk: bytes) -> None:
         writer.write(chunk)
 
 
-def _read(reader: BinaryIO, image_id: str) -> bytes:
+def _read(reader: Reader, image_id: str) -> bytes:
     try:
         return reader.read(CHUNK)
     except OSError as exc:  # a URL that stalls past the timeout, a reset connection

@@ -409,13 +409,48 @@ class Hearth:
         The bytes are inspected before the image counts: a hostile or mislabelled image
         raises (ImageUnsafe, ImageFormatMismatch, ...) and nothing is stored.
         """
+        row = self.register_image(
+            name,
+            disk_format=disk_format,
+            container_format=container_format,
+            min_disk=min_disk,
+            min_ram=min_ram,
+            visibility=visibility,
+            properties=properties,
+            context=context,
+        )
+        source = store.Source(file=Path(file) if file is not None else None, url=url)
+        return self._image_store.upload(row.id, source)
+
+    def register_image(
+        self,
+        name: str,
+        *,
+        disk_format: str,
+        container_format: str = "bare",
+        min_disk: int = 0,
+        min_ram: int = 0,
+        visibility: str = images.PRIVATE,
+        properties: dict[str, str] | None = None,
+        context: RequestContext | None = None,
+    ) -> models.Image:
+        """Record an image without its bytes (``queued``), for :meth:`upload_image` later
+        (the Image API's two steps); fields are checked as :meth:`create_image` does."""
         request = image_requests.ImageRequest(
             name, disk_format, container_format, min_disk, min_ram, visibility, properties
         )
         with self.services.db.transaction() as session:
-            row = image_requests.new_image(session, context or self.context, request)
-        source = store.Source(file=Path(file) if file is not None else None, url=url)
-        return self._image_store.upload(row.id, source)
+            return image_requests.new_image(session, context or self.context, request)
+
+    def upload_image(
+        self, image_id: str, stream: store.Reader, *, context: RequestContext | None = None
+    ) -> models.Image:
+        """Receive the bytes of a ``queued`` image of the caller's project from ``stream``
+        and return it ``active``. Not queued: InvalidStatus. Rejected bytes (unsafe, not
+        the declared format, too big): the error is raised and the image is removed."""
+        with self.services.db.transaction() as session:
+            row = image_requests.for_upload(session, context or self.context, image_id)
+        return self._image_store.upload(row.id, store.Source(stream=stream))
 
     def get_image(self, id_or_name: str, *, context: RequestContext | None = None) -> models.Image:
         """An image the caller may see (its project's, or public), by id or unique name."""

@@ -83,6 +83,16 @@ def for_volume(session: Session, context: RequestContext, id_or_name: str) -> in
     return info.from_row(image)
 
 
+def for_upload(session: Session, context: RequestContext, image_id: str) -> models.Image:
+    """The image an upload sends bytes to, by id: only its owner (or an admin) may."""
+    image = images.get(
+        session, image_id, project_id=None if context.is_admin else context.project_id
+    )
+    if not context.is_admin and image.owner != context.project_id:
+        raise errors.ImageNotFound(image_id=image_id)  # visible (public) is not writable
+    return image
+
+
 def begin_image_delete(session: Session, context: RequestContext, image_id: str) -> models.Image:
     """Remove an image's row, unless volumes are being created from it; the caller then
     removes its bytes. Only its owner (or an admin) may delete it."""

@@ -21,7 +21,7 @@ def summary(call: Call, volume: models.Volume) -> dict[str, Any]:
 
 def detail(call: Call, volume: models.Volume, *, extended: bool = True) -> dict[str, Any]:
     """The full view (show, detail list; create and update without ``extended``, the
-    admin attributes Cinder adds only to show and detail)."""
+    admin attributes and ``volume_image_metadata`` Cinder adds only to show and detail)."""
     body: dict[str, Any] = {
         "id": volume.id,
         "name": volume.name,
@@ -49,6 +49,8 @@ def detail(call: Call, volume: models.Volume, *, extended: bool = True) -> dict[
         body["migration_status"] = None
     if extended and admin:
         body.update(_admin_attributes(volume))
+    if extended and volume.volume_image_metadata:
+        body["volume_image_metadata"] = _image_metadata(volume.volume_image_metadata)
     if call.at_least(versions.GROUP_VOLUME):
         body["group_id"] = None
     if admin and call.at_least(versions.VOLUME_DETAIL_PROVIDER_ID):
@@ -63,3 +65,8 @@ def _admin_attributes(volume: models.Volume) -> dict[str, Any]:
         "os-vol-mig-status-attr:migstat": None,
         "os-vol-mig-status-attr:name_id": None,
     }
+
+
+def _image_metadata(recorded: dict[str, Any]) -> dict[str, str]:
+    """A made-from-image volume's image metadata: string values, as Cinder stores them."""
+    return {key: str(value) for key, value in recorded.items() if value is not None}

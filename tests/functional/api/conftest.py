@@ -48,7 +48,8 @@ class Api:
         response = client.post("/v3/volumes", json={"volume": {"size": 1, **fields}})
         assert response.status_code == 202, response.text
         volume: dict[str, Any] = response.json()["volume"]
-        self.wait_for(lambda: self.volume_status(client, volume["id"]) != "creating")
+        busy = {"creating", "downloading"}  # downloading: a create from an image
+        self.wait_for(lambda: self.volume_status(client, volume["id"]) not in busy)
         assert self.volume_status(client, volume["id"]) == "available"
         return volume
 
