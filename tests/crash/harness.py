@@ -37,6 +37,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from kombu.connection import Connection
+
 from hearth import config
 from hearth.context import RequestContext
 from hearth.db import backends, image_cache, models, snapshots, statuses, user_messages, volumes
@@ -54,6 +56,18 @@ REPO = Path(__file__).resolve().parents[2]
 TASK_TRANSITIONS = 12
 """State changes of a successful create flow's six tasks: RUNNING and SUCCESS each."""
 SCENARIOS = ("raw", "clone", "snapshot", "image", "image_cached")
+LAUNCHER = (sys.executable, "-m", "tests.crash.launcher")
+DEFAULT_BUS = "amqp://guest:guest@127.0.0.1:5672//"
+
+
+def broker_problem(url: str) -> str | None:
+    """Why the broker cannot be used, or None when it can."""
+    try:
+        with Connection(url, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1)
+    except Exception as exc:
+        return f"broker {url} is unreachable: {exc}"
+    return None
 
 
 @dataclasses.dataclass
@@ -167,8 +181,7 @@ class Harness:
         offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         with self.log_file.open("ab") as log:
             self.manager = subprocess.Popen(
-                [sys.executable, "-m", "tests.crash.launcher", str(self.settings_file)]
-                + [str(self.plan_file)],
+                [*LAUNCHER, str(self.settings_file), str(self.plan_file)],
                 cwd=REPO,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -285,9 +298,11 @@ class Harness:
         caches of backends its process serves)."""
         services = self.hearth.services
         driver = wiring.build_driver(self.settings, "cached")
-        built = wiring.build_image_cache(self.settings, "cached", services.db, services.locks, driver)
-        assert built is not None
-        built.clear()
+        made = wiring.build_image_cache(
+            self.settings, "cached", services.db, services.locks, driver
+        )
+        assert made is not None
+        made.clear()
 
     def _choose_point(self, scenario: str) -> dict[str, Any]:
         choices: list[dict[str, Any]] = [

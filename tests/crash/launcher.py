@@ -1,9 +1,9 @@
 """A volume manager that can be told to die: the process the crash harness SIGKILLs.
 
-``python -m tests.crash.launcher SETTINGS PLAN`` (SETTINGS: a JSON file of settings) serves the volume role of every configured
-backend (``wiring.build(settings, roles={"volume"})``), as ``hearth serve --role volume``
-does, after wrapping a few functions of Hearth from the outside. Hearth itself has no
-fault-injection hook: this module is test code.
+``python -m tests.crash.launcher SETTINGS PLAN`` (SETTINGS: a JSON file of settings) serves
+the volume role of every configured backend (``wiring.build(settings, roles={"volume"})``),
+as ``hearth serve --role volume`` does, after wrapping a few functions of Hearth from the
+outside. Hearth itself has no fault-injection hook: this module is test code.
 
 The wrappers do nothing while the file PLAN is absent. When it holds a plan (JSON, written
 by ``tests.crash.harness``), the first wrapper whose point matches deletes the file and
