@@ -17,7 +17,7 @@ every invariant violation, and exits 1 on a violation. Needs ``qemu-img`` and a 
 (RabbitMQ by default). A failure names its seed: ``--seed`` replays it.
 
     python benchmarks/crash.py [--kills 200] [--seed N] [--bus URL] [--database URL]
-                               [--data-mib 96] [--keep]
+                               [--data-mib 96] [--image-mib 256] [--keep]
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None, help="replay a run [random]")
     parser.add_argument("--bus", default=harness.DEFAULT_BUS, help="broker URL [RabbitMQ]")
     parser.add_argument("--database", default=None, help="database URL [SQLite in the run]")
-    parser.add_argument("--data-mib", type=int, default=96, help="MiB of data in sources")
+    parser.add_argument("--data-mib", type=int, default=96, help="MiB of data in volumes")
+    parser.add_argument("--image-mib", type=int, default=256, help="MiB of data in the image")
     parser.add_argument("--keep", action="store_true", help="keep the run's directory")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 32)
@@ -55,6 +56,7 @@ def main() -> None:
         bus_url=args.bus,
         database_url=args.database,
         data_mib=args.data_mib,
+        image_mib=args.image_mib,
         log=lambda line: print(line, flush=True),
     )
     started = time.monotonic()

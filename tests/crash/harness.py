@@ -85,6 +85,8 @@ class Report:
     orphans: int = 0
     violations: list[str] = dataclasses.field(default_factory=list)
     points: Counter[str] = dataclasses.field(default_factory=Counter)
+    slowest_recovery: float = 0.0
+    """Seconds from a restart to every volume settled, at most."""
 
     def lines(self) -> list[str]:
         return [
@@ -95,6 +97,7 @@ class Report:
             f"stuck                   {self.stuck}",
             f"orphans                 {self.orphans}",
             f"kill point not reached  {self.missed}",
+            f"slowest recovery        {self.slowest_recovery:.1f} s",
             "kill points             "
             + ", ".join(f"{k} {v}" for k, v in sorted(self.points.items())),
             f"invariant violations    {len(self.violations)}",
@@ -113,12 +116,14 @@ class Harness:
         bus_url: str,
         database_url: str | None = None,
         data_mib: int = 96,
+        image_mib: int = 256,
         log: Callable[[str], None] = lambda line: None,
     ) -> None:
         self.work = work
         self.rng = random.Random(seed)
         self.report = Report(seed)
         self.data_mib = data_mib
+        self.image_mib = image_mib
         self.log = log
         self.plan_file = work / "plan.json"
         self.log_file = work / "manager.log"
@@ -221,7 +226,7 @@ class Harness:
         return self.client
 
     def _make_sources(self) -> None:
-        data = self._random_data_layout()
+        data = self._random_data_layout(self.data_mib)
         for name in BACKENDS:
             volume = self.hearth.create_volume(size=1, availability_zone=name)
             assert volume.status == "available", volume.status
@@ -240,9 +245,9 @@ class Harness:
         raw = self.work / "image.raw"
         with raw.open("wb") as disk:
             disk.truncate(GiB)
-            for offset, chunk in data:
+            for offset, chunk in self._random_data_layout(self.image_mib):
                 disk.seek(offset)
-                disk.write(chunk[::-1])
+                disk.write(chunk)
         self.image_digest = digest(raw)
         qcow2 = self.work / "image.qcow2"
         subprocess.run(
@@ -261,10 +266,10 @@ class Harness:
             self._verify_and_delete(volume.id, count=False)
         self.log(f"unharmed creates, seconds: {self.durations}")
 
-    def _random_data_layout(self) -> list[tuple[int, bytes]]:
-        """A few extents of random bytes totalling ``data_mib`` MiB, at random offsets."""
+    def _random_data_layout(self, mib: int) -> list[tuple[int, bytes]]:
+        """A few extents of random bytes totalling ``mib`` MiB, at random offsets."""
         pieces = 4
-        size = self.data_mib * MiB // pieces
+        size = mib * MiB // pieces
         slots = self.rng.sample(range(GiB // size), pieces)
         return [(slot * size, self.rng.randbytes(size)) for slot in sorted(slots)]
 
@@ -366,23 +371,26 @@ class Harness:
         return volume
 
     def _restart(self, scenario: str, volume_id: str) -> None:
-        if self.rng.random() < 0.2:  # kill the resumed create too
+        """Start the manager again; sometimes with a plan, killing the resumed create too
+        (three kills of one create use up ``recovery.max_resumes``: it must end in error)."""
+        for _ in range(3):
             point = self._choose_point(scenario)
-            if point["at"] != "delay":
-                self._arm(point)
-                offset = self.log_file.stat().st_size
-                self.start_manager(wait=False)
-                if not self._wait_serving(offset):
-                    self.report.kills += 1
-                    self.report.points[f"{scenario}@resumed-{point['at']}"] += 1
-                self.plan_file.unlink(missing_ok=True)
-                if self.manager is not None and self.manager.poll() is None:
-                    self._wait_settled([volume_id], time.monotonic() + RECOVERY_DEADLINE)
-                    return
-        self.plan_file.unlink(missing_ok=True)
+            if self.rng.random() >= 0.25 or point["at"] == "delay":
+                break
+            self._arm(point)
+            offset = self.log_file.stat().st_size
+            self.start_manager(wait=False)
+            serving = self._wait_serving(offset)
+            self.plan_file.unlink(missing_ok=True)
+            if serving:  # the resumed create never reached the point
+                self._wait_settled([volume_id], time.monotonic() + RECOVERY_DEADLINE)
+                return
+            self.report.kills += 1
+            self.report.points[f"{scenario}@resumed-{point['at']}"] += 1
         started = time.monotonic()
         self.start_manager(wait=False)
         self._wait_settled([volume_id], started + RECOVERY_DEADLINE)
+        self.report.slowest_recovery = max(self.report.slowest_recovery, time.monotonic() - started)
 
     def _check_round(self, volume_id: str) -> None:
         with self.hearth.services.db.read() as session:
