@@ -42,6 +42,7 @@ from kombu.connection import Connection
 from hearth import config
 from hearth.context import RequestContext
 from hearth.db import backends, image_cache, models, snapshots, statuses, user_messages, volumes
+from hearth.db.session import Database
 from hearth.service import wiring
 from hearth.service.facade import Hearth
 
@@ -55,7 +56,11 @@ ADMIN = RequestContext(user_id="admin", project_id="admin", is_admin=True)
 REPO = Path(__file__).resolve().parents[2]
 TASK_TRANSITIONS = 12
 """State changes of a successful create flow's six tasks: RUNNING and SUCCESS each."""
-SCENARIOS = ("raw", "clone", "snapshot", "image", "image_cached")
+SCENARIOS = ("raw", "clone", "snapshot", "image", "image_cached", "bad_image")
+FAILED_TRANSITIONS = 22
+"""State changes of a create flow that fails in its fifth task and reverts (about 20)."""
+MUST_FAIL = "must end in error"
+"""What a volume from the corrupted image must hold: nothing, it must end in ``error``."""
 LAUNCHER = (sys.executable, "-m", "tests.crash.launcher")
 DEFAULT_BUS = "amqp://guest:guest@127.0.0.1:5672//"
 
@@ -81,6 +86,8 @@ class Report:
     """Rounds whose kill point was never reached (the create ended first)."""
     available: int = 0
     error: int = 0
+    error_expected: int = 0
+    """Errors of creates from the corrupted image (which can end no other way)."""
     stuck: int = 0
     orphans: int = 0
     violations: list[str] = dataclasses.field(default_factory=list)
@@ -93,7 +100,7 @@ class Report:
             f"seed {self.seed}: {self.rounds} rounds",
             f"kills                   {self.kills}",
             f"recovered-to-available  {self.available}",
-            f"recovered-to-error      {self.error}",
+            f"recovered-to-error      {self.error} ({self.error_expected} from the corrupted image)",
             f"stuck                   {self.stuck}",
             f"orphans                 {self.orphans}",
             f"kill point not reached  {self.missed}",
@@ -158,14 +165,19 @@ class Harness:
         """Backend -> (source volume id, its snapshot id)."""
         self.source_digest = ""
         self.image_id = ""
+        self.bad_image_id = ""
         self.image_digest = ""
 
     # processes
 
     def open(self) -> None:
         """Start the manager, the client side (scheduler), and make the sources."""
+        database = Database(self.settings.database_url)
+        try:
+            database.upgrade()  # as `hearth db upgrade` (SQLite would do it by itself)
+        finally:
+            database.dispose()
         services = wiring.build(self.settings, roles={"scheduler"})
-        # the embedded SQLite database migrates itself when the first process starts
         services.start()
         self.client = Hearth(services, ADMIN)
         self.start_manager()
@@ -257,7 +269,11 @@ class Harness:
         )
         raw.unlink()
         self.image_id = self.hearth.create_image("crash", disk_format="qcow2", file=qcow2).id
+        self.bad_image_id = self.hearth.create_image("bad", disk_format="qcow2", file=qcow2).id
         qcow2.unlink()
+        with (self.settings.image_directory / f"image-{self.bad_image_id}").open("r+b") as bad:
+            bad.seek(-4096, os.SEEK_END)  # a data cluster: its hash no longer matches
+            bad.write(self.rng.randbytes(4096))
         for scenario in SCENARIOS:  # how long each takes unharmed: the range of delays
             started = time.monotonic()
             volume = self._create(scenario)
@@ -310,13 +326,14 @@ class Harness:
         made.clear()
 
     def _choose_point(self, scenario: str) -> dict[str, Any]:
+        transitions = FAILED_TRANSITIONS if scenario == "bad_image" else TASK_TRANSITIONS
         choices: list[dict[str, Any]] = [
-            {"at": "task", "n": self.rng.randint(1, TASK_TRANSITIONS)},
+            {"at": "task", "n": self.rng.randint(1, transitions)},
             {"at": "delay", "seconds": self.rng.uniform(0, 1.2 * self.durations[scenario])},
         ]
         if scenario in ("clone", "snapshot", "image_cached"):
             choices.append({"at": "copy", "after": self.rng.randrange(self.data_mib * MiB)})
-        if scenario in ("image", "image_cached"):
+        if scenario in ("image", "image_cached", "bad_image"):
             choices.append({"at": "convert", "percent": self.rng.choice([0, 100, *range(1, 100)])})
         if scenario == "image_cached":
             choices.append({"at": "cache_filled"})
@@ -358,6 +375,7 @@ class Harness:
             "snapshot": {"snapshot_id": source_snapshot, "size": self.rng.choice([1, 2])},
             "image": {"image_id": self.image_id, "availability_zone": "plain"},
             "image_cached": {"image_id": self.image_id, "availability_zone": "cached"},
+            "bad_image": {"image_id": self.bad_image_id, "availability_zone": backend},
         }[scenario]
         size = fields.pop("size", 1)
         volume = self.hearth.create_volume(size=size, wait=False, **fields)
@@ -367,6 +385,7 @@ class Harness:
             "snapshot": self.source_digest,
             "image": self.image_digest,
             "image_cached": self.image_digest,
+            "bad_image": MUST_FAIL,
         }[scenario]
         return volume
 
@@ -400,6 +419,7 @@ class Harness:
             self.report.available += 1
         elif status == statuses.VolumeStatus.ERROR:
             self.report.error += 1
+            self.report.error_expected += self.expected.get(volume_id) == MUST_FAIL
         self._record(self.check())
         self._verify_and_delete(volume_id)
 
@@ -477,6 +497,8 @@ class Harness:
         if path.stat().st_size != row.size * GiB:
             return [f"data: volume {row.id} holds {path.stat().st_size} bytes, not {row.size} GiB"]
         expected = self.expected.get(row.id, self.source_digest)
+        if expected == MUST_FAIL:
+            return [f"data: volume {row.id} from the corrupted image is available"]
         if digest(path) != expected:
             return [f"data: available volume {row.id} does not hold its source's bytes"]
         return []
