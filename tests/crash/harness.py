@@ -100,7 +100,7 @@ class Report:
             f"seed {self.seed}: {self.rounds} rounds",
             f"kills                   {self.kills}",
             f"recovered-to-available  {self.available}",
-            f"recovered-to-error      {self.error} ({self.error_expected} from the corrupted image)",
+            f"recovered-to-error      {self.error} ({self.error_expected} from a corrupted image)",
             f"stuck                   {self.stuck}",
             f"orphans                 {self.orphans}",
             f"kill point not reached  {self.missed}",
@@ -298,21 +298,23 @@ class Harness:
         return self.report
 
     def round(self) -> None:
+        """One to three creates at once; the first one's kill point is armed."""
         self.report.rounds += 1
-        scenario = self.rng.choice(SCENARIOS)
-        if scenario == "image_cached" and self.rng.random() < 0.5:
+        scenarios = [self.rng.choice(SCENARIOS) for _ in range(self.rng.choice((1, 1, 2, 3)))]
+        if "image_cached" in scenarios and self.rng.random() < 0.5:
             self._clear_cache()  # a miss: the entry is populated
-        point = self._choose_point(scenario)
-        volume = self._create_killed(scenario, point)
-        if self.manager is not None and self.manager.poll() is None:
+        point = self._choose_point(scenarios[0])
+        volume_ids = self._create_killed(scenarios, point)
+        killed = self.manager is not None and self.manager.poll() is not None
+        if killed:
+            self.report.kills += 1
+            self.report.points[f"{scenarios[0]}@{point['at']}"] += 1
+            self._restart(scenarios[0], volume_ids)
+        else:
             self.report.missed += 1
             self.plan_file.unlink(missing_ok=True)
-            self._wait_settled([volume.id], time.monotonic() + 60)
-        else:
-            self.report.kills += 1
-            self.report.points[f"{scenario}@{point['at']}"] += 1
-            self._restart(scenario, volume.id)
-        self._check_round(volume.id)
+            self._wait_settled(volume_ids, time.monotonic() + 60)
+        self._check_round(volume_ids, counted=killed)
 
     def _clear_cache(self) -> None:
         """Evict the ``cached`` backend's entries from here (the facade clears only the
@@ -341,25 +343,25 @@ class Harness:
         point["token"] = uuid.uuid4().hex
         return point
 
-    def _create_killed(self, scenario: str, point: dict[str, Any]) -> models.Volume:
+    def _create_killed(self, scenarios: list[str], point: dict[str, Any]) -> list[str]:
         if point["at"] != "delay":
             self._arm(point)
-        volume = self._create(scenario)
+        volume_ids = [self._create(scenario).id for scenario in scenarios]
         assert self.manager is not None
         if point["at"] == "delay":
             time.sleep(point["seconds"])
             self.kill_manager()
-            return volume
+            return volume_ids
         deadline = time.monotonic() + 60
         while self.manager.poll() is None and time.monotonic() < deadline:
-            if self._settled([volume.id]):
+            if self._settled(volume_ids):
                 self.plan_file.unlink(missing_ok=True)
                 time.sleep(0.3)  # a kill on the flow's last transition lands now
                 break
             time.sleep(0.01)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.manager.wait(1)
-        return volume
+        return volume_ids
 
     def _arm(self, point: dict[str, Any]) -> None:
         temporary = self.plan_file.with_suffix(".tmp")
@@ -389,7 +391,7 @@ class Harness:
         }[scenario]
         return volume
 
-    def _restart(self, scenario: str, volume_id: str) -> None:
+    def _restart(self, scenario: str, volume_ids: list[str]) -> None:
         """Start the manager again; sometimes with a plan, killing the resumed create too
         (three kills of one create use up ``recovery.max_resumes``: it must end in error)."""
         for _ in range(3):
@@ -402,26 +404,27 @@ class Harness:
             serving = self._wait_serving(offset)
             self.plan_file.unlink(missing_ok=True)
             if serving:  # the resumed create never reached the point
-                self._wait_settled([volume_id], time.monotonic() + RECOVERY_DEADLINE)
+                self._wait_settled(volume_ids, time.monotonic() + RECOVERY_DEADLINE)
                 return
             self.report.kills += 1
             self.report.points[f"{scenario}@resumed-{point['at']}"] += 1
         started = time.monotonic()
         self.start_manager(wait=False)
-        self._wait_settled([volume_id], started + RECOVERY_DEADLINE)
+        self._wait_settled(volume_ids, started + RECOVERY_DEADLINE)
         self.report.slowest_recovery = max(self.report.slowest_recovery, time.monotonic() - started)
 
-    def _check_round(self, volume_id: str) -> None:
+    def _check_round(self, volume_ids: list[str], *, counted: bool) -> None:
         with self.hearth.services.db.read() as session:
-            row = volumes.find(session, volume_id)
-        status = row.status if row is not None else "gone"
-        if status == statuses.VolumeStatus.AVAILABLE:
-            self.report.available += 1
-        elif status == statuses.VolumeStatus.ERROR:
-            self.report.error += 1
-            self.report.error_expected += self.expected.get(volume_id) == MUST_FAIL
+            rows = [volumes.find(session, volume_id) for volume_id in volume_ids]
+        for row in rows if counted else []:
+            if row is not None and row.status == statuses.VolumeStatus.AVAILABLE:
+                self.report.available += 1
+            elif row is not None and row.status == statuses.VolumeStatus.ERROR:
+                self.report.error += 1
+                self.report.error_expected += self.expected.get(row.id) == MUST_FAIL
         self._record(self.check())
-        self._verify_and_delete(volume_id)
+        for volume_id in volume_ids:
+            self._verify_and_delete(volume_id)
 
     def _verify_and_delete(self, volume_id: str, *, count: bool = True) -> None:
         volume = self.hearth.get_volume(volume_id)
