@@ -124,6 +124,7 @@ class Harness:
         database_url: str | None = None,
         data_mib: int = 96,
         image_mib: int = 256,
+        chain: float = 0.25,
         log: Callable[[str], None] = lambda line: None,
     ) -> None:
         self.work = work
@@ -131,6 +132,8 @@ class Harness:
         self.report = Report(seed)
         self.data_mib = data_mib
         self.image_mib = image_mib
+        self.chain = chain
+        """The chance that a restart is armed to kill the resumed create again."""
         self.log = log
         self.plan_file = work / "plan.json"
         self.log_file = work / "manager.log"
@@ -396,7 +399,7 @@ class Harness:
         (three kills of one create use up ``recovery.max_resumes``: it must end in error)."""
         for _ in range(3):
             point = self._choose_point(scenario)
-            if self.rng.random() >= 0.25 or point["at"] == "delay":
+            if self.rng.random() >= self.chain or point["at"] == "delay":
                 break
             self._arm(point)
             offset = self.log_file.stat().st_size
@@ -489,10 +492,16 @@ class Harness:
         return problems
 
     def _check_volume(self, row: models.Volume, told: set[str | None]) -> list[str]:
-        if row.status == statuses.VolumeStatus.ERROR:
-            return [] if row.id in told else [f"error: volume {row.id} has no user message"]
-        if row.status != statuses.VolumeStatus.AVAILABLE:
+        if row.status not in (statuses.VolumeStatus.AVAILABLE, statuses.VolumeStatus.ERROR):
             return [f"stuck: volume {row.id} is {row.status}"]
+        if row.progress is not None:
+            return [f"fields: {row.status} volume {row.id} shows progress {row.progress}"]
+        if row.status == statuses.VolumeStatus.ERROR:
+            if row.volume_image_metadata is not None:
+                return [f"fields: failed volume {row.id} keeps image metadata"]
+            return [] if row.id in told else [f"error: volume {row.id} has no user message"]
+        if row.image_id is not None and not (row.volume_image_metadata and row.bootable):
+            return [f"fields: volume {row.id} from an image lacks its image metadata"]
         assert row.host is not None
         path = self.volume_file(row.host, row.id)
         if not path.exists():
