@@ -310,6 +310,7 @@ class Harness:
         volume_ids = self._create_killed(scenarios, point)
         killed = self.manager is not None and self.manager.poll() is not None
         if killed:
+            self._outlived()
             self.report.kills += 1
             self.report.points[f"{scenarios[0]}@{point['at']}"] += 1
             self._restart(scenarios[0], volume_ids)
@@ -409,6 +410,7 @@ class Harness:
             if serving:  # the resumed create never reached the point
                 self._wait_settled(volume_ids, time.monotonic() + RECOVERY_DEADLINE)
                 return
+            self._outlived()
             self.report.kills += 1
             self.report.points[f"{scenario}@resumed-{point['at']}"] += 1
         started = time.monotonic()
@@ -488,7 +490,7 @@ class Harness:
             if entry.status != "ready" or entry.in_use:
                 problems.append(f"cache: entry {entry.id} {entry.status}, in use {entry.in_use}")
         problems += [f"audit: {f.backend} {f.kind} {f.resource_id}" for f in self.hearth.audit()]
-        problems += [f"process: leftover {p}" for p in self._leftover_processes()]
+        problems += [f"process: {c} still runs" for c in self._leftover_processes().values()]
         return problems
 
     def _check_volume(self, row: models.Volume, told: set[str | None]) -> list[str]:
@@ -539,17 +541,30 @@ class Harness:
         problems += [f"temporary: {name} left {leftover}" for leftover in leftovers]
         return problems
 
-    def _leftover_processes(self) -> list[str]:
+    def _outlived(self) -> None:
+        """Just after a kill: a ``qemu-img`` of the dead manager must die with it (it
+        would go on writing a file nobody will use, holding its space and competing with
+        the restarted manager's conversion). Survivors are recorded, then killed."""
+        deadline = time.monotonic() + 1.0
+        while (running := self._leftover_processes()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for pid, command in running.items():
+            self._record([f"process: {command} outlived its manager"])
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    def _leftover_processes(self) -> dict[int, str]:
         """qemu-img processes of a killed manager that still run (reading our data)."""
-        found = []
+        found = {}
         marker = str(self.work).encode()
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             with contextlib.suppress(OSError):
                 command = (entry / "cmdline").read_bytes()
-                if b"qemu-img" in command and marker in command:
-                    found.append(command.replace(b"\0", b" ").decode(errors="replace"))
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+                if b"qemu-img" in command and marker in command and state != "Z":
+                    found[int(entry.name)] = command.replace(b"\0", b" ").decode(errors="replace")
         return found
 
 
