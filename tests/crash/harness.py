@@ -8,13 +8,15 @@ role on a broker); the volume manager of two file backends runs in a subprocess
 
 1. arm a kill point (a task boundary, a point inside a sparse copy, ``qemu-img convert``
    at some percent, a filled cache entry not yet ready) or pick a random delay;
-2. ask for one create (raw, clone of a volume holding data, from a snapshot, from a qcow2
-   image with or without the cache) and wait for the manager to die (SIGKILL; at the
-   delay, from here);
-3. sometimes arm a second kill for the restart (a resumed create killed again);
+2. ask for one to three creates at once (raw, clone of a volume holding data, from a
+   snapshot, from a qcow2 image with or without the cache, from an image whose stored
+   bytes were corrupted) and wait for the manager to die (SIGKILL; at the delay, from
+   here); no ``qemu-img`` of it may outlive it;
+3. sometimes arm the restart too (the resumed create killed again, up to three times:
+   then it must end in ``error``, ``recovery.max_resumes`` being 2);
 4. restart the manager without a plan, wait at most ``RECOVERY_DEADLINE`` seconds for
    every volume to settle, and check the invariants (:meth:`Harness.check`);
-5. delete the volume (keeping the backends small), and check again.
+5. delete the volumes (keeping the backends small), checking again after each.
 
 Everything is drawn from one seeded ``random.Random``: a failure prints the seed.
 """
@@ -77,7 +79,8 @@ def broker_problem(url: str) -> str | None:
 
 @dataclasses.dataclass
 class Report:
-    """What the kills came to."""
+    """What the kills came to; ``available`` and ``error`` count the volumes of the rounds
+    with a kill, as they were once recovered."""
 
     seed: int
     kills: int = 0
