@@ -300,7 +300,14 @@ class Harness:
     def run(self, kills: int) -> Report:
         """Rounds until ``kills`` kills happened."""
         while self.report.kills < kills:
+            before = self.report.kills
             self.round()
+            if self.report.kills // 20 > before // 20:
+                r = self.report
+                self.log(
+                    f"{r.kills} kills: {r.available} available, {r.error} error, "
+                    f"{len(r.violations)} violations"
+                )
         return self.report
 
     def round(self) -> None:
