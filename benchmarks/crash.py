@@ -66,12 +66,14 @@ def main() -> None:
     finally:
         run.close()
     print("\n".join(report.lines()))
-    print(f"{time.monotonic() - started:.0f} s; manager log: {run.log_file}")
-    if not args.keep and not report.violations:
-        shutil.rmtree(work, ignore_errors=True)
+    print(f"{time.monotonic() - started:.0f} s")
     if report.violations:
-        print(f"FAILED: replay with --seed {seed} (run kept in {work})")
+        print(f"FAILED: replay with --seed {seed} (run and manager.log kept in {work})")
         sys.exit(1)
+    if args.keep:
+        print(f"run and manager.log kept in {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
