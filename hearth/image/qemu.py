@@ -1,8 +1,9 @@
 """The one place that starts ``qemu-img``. Called by ``convert`` only, after inspection.
 
-Every run names its input format explicitly (the callers pass ``-f``), optionally under
-resource limits (``prlimit``: CPU seconds and address space, against images crafted to make
-``qemu-img`` spin or balloon), and streams the tool's output to a callback so conversion
+Every run names its input format explicitly (the callers pass ``-f``), dies with the
+process that started it (a parent-death signal), optionally runs under resource limits
+(``prlimit``: CPU seconds and address space, against images crafted to make ``qemu-img``
+spin or balloon), and streams the tool's output to a callback so conversion
 progress can be followed. A failure becomes :class:`hearth.errors.ImageConversionFailed`
 whose user message names no path; the tool's own words go to the log and ``detail``.
 """
@@ -21,6 +22,11 @@ from hearth import errors
 LOG = logging.getLogger(__name__)
 QEMU_IMG = "qemu-img"
 PRLIMIT = "prlimit"
+DIES_WITH_CALLER = ["setpriv", "--pdeathsig", "KILL", "--"]
+"""util-linux's setpriv sets PR_SET_PDEATHSIG, kept across exec: qemu-img is killed when
+the thread that started it (and waits for it) dies. Without it a killed manager's
+``qemu-img convert`` goes on to the end (it ignores SIGPIPE), writing a file nobody will
+use, holding its space, beside the restarted manager's own conversion."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,7 @@ def run(
     ``\\r`` or ``\\n``, as ``qemu-img -p`` writes its progress). Raises
     ImageConversionFailed when the tool fails or is killed by its limits.
     """
-    command = [*(limits.prefix() if limits else []), QEMU_IMG, *args]
+    command = [*DIES_WITH_CALLER, *(limits.prefix() if limits else []), QEMU_IMG, *args]
     LOG.debug("running %s", command)
     # stderr goes to a file: a pipe nobody reads while stdout streams could fill and stall
     with tempfile.TemporaryFile() as stderr_file:

@@ -135,6 +135,27 @@ def test_a_create_that_keeps_crashing_is_given_up_with_a_message(
     assert message.project_id == "p1"
 
 
+def test_a_create_from_an_image_given_up_keeps_no_progress_nor_image_metadata(
+    restart: Callable[[], Hearth], disk: FakeDriver
+) -> None:
+    hearth = restart()
+    limit = config.RecoverySettings().max_resumes
+    volume = placed_volume(  # killed while converting, for the last time
+        hearth,
+        status="downloading",
+        create_step="made",
+        create_resumes=limit,
+        progress={"phase": "convert", "done": 0, "total": GiB},
+        volume_image_metadata={"image_id": "i1"},
+    )
+
+    hearth = restart()
+
+    found = row(hearth, volume.id)
+    assert found is not None
+    assert (found.status, found.progress, found.volume_image_metadata) == ("error", None, None)
+
+
 def test_a_delete_that_crashed_is_finished(restart: Callable[[], Hearth], disk: FakeDriver) -> None:
     hearth = restart()
     volume = placed_volume(hearth, status="deleting", size=3)

@@ -429,7 +429,8 @@ def error_out(
     free_backend: bool = False,
 ) -> None:
     """Put a volume whose create failed in ``error``, with a user message and a
-    ``create.error`` notification, in one transaction. Never raises.
+    ``create.error`` notification, in one transaction. Never raises. The volume keeps no
+    progress and no image metadata (a crashed create may have left both).
 
     ``free_backend``: the backend holds nothing of the volume any more, so the row gives
     up its host and the backend gets the claimed capacity back.
@@ -440,7 +441,7 @@ def error_out(
             row = volumes.find(session, volume_id)
             if row is None or row.status not in statuses.CREATE_IN_PROGRESS:
                 return
-            fields: dict[str, Any] = {}
+            fields: dict[str, Any] = {"progress": None, "volume_image_metadata": None}
             if free_backend and row.host is not None:
                 backends.release(session, row.host, row.size)
                 fields["host"] = None
