@@ -424,3 +424,26 @@ def test_flows_reuse_finished_flows_tasks_but_never_share_them_while_running(
     third = loaded(creating_volume(hearth))
 
     assert len(tasks_of(first) & tasks_of(third)) == 5  # all but OnFailureRescheduleTask
+
+
+def test_a_flow_given_another_driver_gets_tasks_built_with_that_driver(hearth: Hearth) -> None:
+    manager = hearth.services.managers["local"]
+    other_driver = FakeDriver()
+
+    def create_task(driver: Any) -> Any:
+        engine = create_volume.get_flow(
+            ADMIN, manager, hearth.services.db, driver, None, "local",
+            creating_volume(hearth), False, ADMIN, {}, {},
+        )  # fmt: skip
+        engine.run()  # done: its tasks go back to the pool
+        engine.compile()
+        (task,) = [
+            atom
+            for atom in engine.compilation.execution_graph.nodes
+            if isinstance(atom, create_volume.CreateVolumeFromSpecTask)
+        ]
+        return task
+
+    assert create_task(manager.driver).driver is manager.driver
+    assert create_task(other_driver).driver is other_driver
+    assert create_task(manager.driver).driver is manager.driver

@@ -350,7 +350,8 @@ def get_flow(
 
     Returns the flow loaded into a serial engine, not yet run.
     """
-    steady = _STEADY.take(manager, db, driver, host, image_volume_cache)
+    collaborators = (db, driver, host, image_volume_cache)
+    steady = _STEADY.take(manager, *collaborators)
     extract_ref, extract_spec, notify_start, create, finish = steady
     flow = linear_flow.Flow(ACTION.replace(":", "_") + "_manager")
     # 1. rescheduling is possible only with a request spec and the scheduler's retry info
@@ -372,8 +373,11 @@ def get_flow(
     flow.add(create)  # 6.
     flow.add(finish)  # 7.
     loaded = engine.load(flow, store)
-    engine.when_done(loaded, lambda: _STEADY.give_back(manager, steady))
+    engine.when_done(loaded, lambda: _STEADY.give_back(manager, collaborators, steady))
     return loaded
+
+
+Tasks = tuple["HearthTask", ...]
 
 
 class _SteadyTasks:
@@ -386,7 +390,9 @@ class _SteadyTasks:
     """
 
     def __init__(self) -> None:
-        self._free: weakref.WeakKeyDictionary[Any, list[tuple[HearthTask, ...]]] = (
+        # manager -> the collaborators the tasks were built with (ids: the pooled tasks
+        # keep those objects alive) -> the free sets
+        self._free: weakref.WeakKeyDictionary[Any, dict[tuple[Any, ...], list[Tasks]]] = (
             weakref.WeakKeyDictionary()
         )
         self._lock = threading.Lock()
@@ -398,9 +404,10 @@ class _SteadyTasks:
         driver: base.VolumeDriver,
         host: str,
         image_volume_cache: Any,
-    ) -> tuple[HearthTask, ...]:
+    ) -> Tasks:
+        key = _pool_key((db, driver, host, image_volume_cache))
         with self._lock:
-            free = self._free.get(manager) if manager is not None else None
+            free = self._free.get(manager, {}).get(key) if manager is not None else None
             if free:
                 return free.pop()
         return (
@@ -411,13 +418,22 @@ class _SteadyTasks:
             CreateVolumeOnFinishTask(db, "create.end"),
         )
 
-    def give_back(self, manager: Any, tasks: tuple[HearthTask, ...]) -> None:
-        if manager is not None:
-            with self._lock:
-                self._free.setdefault(manager, []).append(tasks)
+    def give_back(self, manager: Any, collaborators: tuple[Any, ...], tasks: Tasks) -> None:
+        """Pool ``tasks``, built by :meth:`take` with ``collaborators`` (its arguments
+        after ``manager``), for the manager's next flow."""
+        if manager is None:
+            return
+        key = _pool_key(collaborators)
+        with self._lock:
+            self._free.setdefault(manager, {}).setdefault(key, []).append(tasks)
 
 
 _STEADY = _SteadyTasks()
+
+
+def _pool_key(collaborators: tuple[Any, ...]) -> tuple[Any, ...]:
+    db, driver, host, image_volume_cache = collaborators
+    return (id(db), id(driver), host, id(image_volume_cache))
 
 
 def error_out(
