@@ -24,7 +24,6 @@ from typing import Any
 import click
 
 from hearth import config, errors
-from hearth.api import server
 from hearth.context import RequestContext
 from hearth.db import models, statuses
 from hearth.db.session import Database
@@ -282,6 +281,9 @@ def serve(options: Options, roles: Sequence[str], backends: Sequence[str]) -> No
         )
         if "api" in chosen:
             LOG.warning("API on http://%s:%s", settings.api.host, settings.api.port)
+            # imported here: FastAPI and uvicorn cost every other command ~0.25 s to load
+            from hearth.api import server
+
             server.run(Hearth(services, options.context))
         else:
             _wait_for_signal()
