@@ -3,13 +3,18 @@
 The volume manager holds ``<source id>-delete_volume`` / ``<snapshot id>-delete_snapshot``
 for the whole of a create from that source, and deletes take the same lock, so a source
 cannot vanish mid-copy. File locks by default; ``redis://`` and others for several hosts.
+A file lock is a file named after the lock: :meth:`Locks.forget` removes it once its
+resource is gone, so the lock directory does not keep one file per deleted volume.
 """
 
 from __future__ import annotations
 
+import contextlib
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from tooz import coordination
@@ -22,6 +27,8 @@ class Locks:
         member = (member_id or f"hearth-{uuid.uuid4()}").encode()
         self._coordinator: Any = coordination.get_coordinator(url, member)
         self._started = False
+        parsed = urllib.parse.urlparse(url)
+        self._file_dir = Path(parsed.path) if parsed.scheme == "file" else None
 
     def start(self) -> None:
         """Connect to the lock backend."""
@@ -50,6 +57,15 @@ class Locks:
         ``release()`` on the returned lock); None when someone else holds it."""
         lock = self._coordinator.get_lock(name.encode())
         return lock if lock.acquire(blocking=False) else None
+
+    def forget(self, name: str) -> None:
+        """Drop what the lock backend keeps for ``name``: call it, holding the lock, once
+        its resource is gone for good (nothing can take the lock for a purpose any more;
+        a late taker would find the resource gone either way). Only file locks keep
+        something (the lock's file); other backends expire their keys."""
+        if self._file_dir is not None and "/" not in name:
+            with contextlib.suppress(FileNotFoundError):
+                (self._file_dir / name).unlink()
 
 
 def volume_delete_lock(volume_id: str) -> str:

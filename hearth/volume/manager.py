@@ -168,6 +168,7 @@ class VolumeManager:
                 notifications.emit_volume(session, volume, "delete.end")
                 volumes.delete(session, volume_id)
                 backends.release(session, self.host, volume.size)
+            self.locks.forget(coordination.volume_delete_lock(volume_id))
         self.stats_changed()
 
     def create_snapshot(self, context: RequestContext, snapshot_id: str) -> None:
@@ -229,6 +230,7 @@ class VolumeManager:
                     publisher_id=f"volume.{self.host}",
                 )
                 snapshots.delete(session, snapshot_id)
+            self.locks.forget(coordination.snapshot_delete_lock(snapshot_id))
         self.stats_changed()
 
     def extend_volume(self, context: RequestContext, volume_id: str, new_size: int) -> None:
