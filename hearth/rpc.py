@@ -80,7 +80,11 @@ class Bus:
         body = {"version": version, "method": method, "context": context.to_dict(), "args": args}
         if self.in_process:
             # the document a broker would carry: the same arguments pass or fail either way
-            self.local_queue(topic).put(json.loads(json.dumps(body)))
+            try:
+                document = json.loads(json.dumps(body))
+            except (TypeError, ValueError) as exc:  # as kombu's encoder failing on a broker
+                raise errors.BusUnavailable(detail=f"cannot encode {method}: {exc}") from exc
+            self.local_queue(topic).put(document)
             return
         with self._lock:
             try:
