@@ -12,6 +12,10 @@ concurrency 1, 8 and 32, for:
 
 each on SQLite and on PostgreSQL. Target: >= 50 volumes/s at concurrency 32 on SQLite.
 
+Baseline, measured first in the same run: the same creates through the library facade
+(``Hearth.create_volume(size=1)``, waiting for the end) from as many threads, in one
+process on SQLite with no HTTP; each row prints its throughput as a share of it.
+
     python benchmarks/api.py [-n 200] [--postgres postgresql+psycopg://postgres@127.0.0.1/]
                              [--amqp amqp://guest:guest@127.0.0.1:5672//] [--only sqlite]
 """
@@ -29,11 +33,17 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hearth import config
+from hearth.service.facade import Hearth
 
 HEADERS = {"X-Auth-Token": "bench:bench"}
 POLL_SECONDS = 0.02
@@ -127,6 +137,21 @@ class Watch:
                 self.pending.pop(volume_id).set_result(None)
 
 
+def library_rate(count: int, concurrency: int) -> float:
+    """Creates/s through the facade, no HTTP: one process, SQLite, memory:// bus."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = config.load(
+            data_dir=Path(tmp), overrides={"notifications": {"drivers": []}}, environ={}
+        )
+        with Hearth.open(settings=settings) as hearth, ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(lambda _: hearth.create_volume(size=1), range(min(8, count))))
+            started = time.perf_counter()
+            made = list(pool.map(lambda _: hearth.create_volume(size=1), range(count)))
+            elapsed = time.perf_counter() - started
+        assert {v.status for v in made} == {"available"}, "some library creates failed"
+    return count / elapsed
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -160,7 +185,13 @@ def main() -> None:
         "one process": (["--role", "all"],),
         "processes": (["--role", "api"], ["--role", "scheduler"], ["--role", "volume"]),
     }
-    print(f"{'deployment':12} {'database':10} {'conc':>4} {'vol/s':>7} {'p50 ms':>7} {'p99 ms':>7}")
+    baseline = {c: library_rate(max(20, args.n * c // 32), c) for c in args.concurrency}
+    for concurrency, rate in baseline.items():
+        print(f"baseline: library, no HTTP, SQLite, conc {concurrency}: {rate:.1f} vol/s")
+    print(
+        f"{'deployment':12} {'database':10} {'conc':>4} {'vol/s':>7} {'p50 ms':>7} {'p99 ms':>7}"
+        f" {'/ base':>7}"
+    )
     for database in ("sqlite", "postgresql"):
         if args.only and database != args.only:
             continue
@@ -178,6 +209,7 @@ def main() -> None:
                 p99 = percentile(latencies, 0.99) * 1000
                 print(
                     f"{layout:12} {database:10} {concurrency:4d} {rate:7.1f} {p50:7.0f} {p99:7.0f}"
+                    f" {rate / baseline[concurrency]:7.2f}"
                 )
 
 
