@@ -28,6 +28,8 @@ from hearth.db import session as db_session
 LOG = logging.getLogger(__name__)
 SENT_RETENTION = timedelta(hours=1)
 RECENT_DELIVERIES = 10_000
+BROKER_TIMEOUT = 5.0
+"""Seconds a broker delivery may wait on its connection (connect, read, write)."""
 
 
 def volume_usage(volume: models.Volume) -> dict[str, Any]:
@@ -189,7 +191,11 @@ class BrokerDriver:
         with self._lock:
             try:
                 if self._producer is None:
-                    self._connection = Connection(self._url, connect_timeout=3)
+                    self._connection = Connection(
+                        self._url,
+                        connect_timeout=BROKER_TIMEOUT,
+                        transport_options=_socket_timeouts(self._url),
+                    )
                     # one try, no pause: the relay retries with its own backoff
                     self._connection.ensure_connection(
                         max_retries=1, interval_start=0, interval_step=0, interval_max=0
@@ -370,6 +376,8 @@ class Relay:
                     if self._missed:
                         continue  # a commit came after the read: read again
                     self._backlog = False
+                if delivered:
+                    LOG.info("notification backlog cleared (%d delivered)", delivered)
                 return delivered
 
     def _deliver(self, entries: Sequence[models.OutboxEntry]) -> list[int]:
@@ -414,6 +422,17 @@ class Relay:
                 outbox.mark_sent(session, self._unmarked)
             self._unmarked = []
         self._last_mark = time.monotonic()
+
+
+def _socket_timeouts(url: str) -> dict[str, float]:
+    """Bounded socket waits for the transport of ``url``: a broker that goes silent (a
+    half-open connection after a network cut) fails the delivery, to be retried, instead of
+    holding the relay forever."""
+    if url.startswith(("amqp", "pyamqp")):
+        return {"read_timeout": BROKER_TIMEOUT, "write_timeout": BROKER_TIMEOUT}
+    if url.startswith(("redis", "rediss")):
+        return {"socket_timeout": BROKER_TIMEOUT}
+    return {}
 
 
 def _iso(moment: datetime | None) -> str | None:
