@@ -162,6 +162,23 @@ class FakeDriver(base.VolumeDriver):
             raise errors.BackendSourceMissing(kind=kind, source_id=source_id) from None
 
 
+class BlockingCloneDriver(FakeDriver):
+    """A fake driver whose clones wait until the test lets them finish (``finish``);
+    ``cloning`` is set once a clone has started."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cloning = threading.Event()
+        self.finish = threading.Event()
+
+    def create_cloned_volume(
+        self, volume: base.VolumeRef, src_vref: base.VolumeRef
+    ) -> base.ModelUpdate | None:
+        self.cloning.set()
+        assert self.finish.wait(10)
+        return super().create_cloned_volume(volume, src_vref)
+
+
 def _nonzero_bytes(path: Path, block: int = 4096) -> dict[int, int]:
     """The non-zero bytes of a sparse file, by offset (holes and zero blocks skipped)."""
     data: dict[int, int] = {}

@@ -23,7 +23,7 @@ from hearth.service.facade import Hearth
 from hearth.volume.drivers import base
 from tests import images as test_images
 from tests.conftest import make_settings, open_hearth
-from tests.fakes import FakeDriver
+from tests.fakes import BlockingCloneDriver
 from tests.images import GiB, qemu_img_calls
 
 __all__ = ["qemu_img_calls"]  # fixture, imported for pytest
@@ -302,22 +302,6 @@ def test_the_cache_settings_are_per_backend_and_on_by_default(tmp_path: Path) ->
     )
 
 
-class SlowCloneDriver(FakeDriver):
-    """A fake driver whose clones wait until the test lets them finish."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cloning = threading.Event()
-        self.finish = threading.Event()
-
-    def create_cloned_volume(
-        self, volume: base.VolumeRef, src_vref: base.VolumeRef
-    ) -> base.ModelUpdate | None:
-        self.cloning.set()
-        assert self.finish.wait(10)
-        return super().create_cloned_volume(volume, src_vref)
-
-
 def shown_progress(hearth: Hearth) -> tuple[str, Any]:
     """The only volume's status and progress, once its clone phase is shown (a thread
     writes it; wait for it rather than race it)."""
@@ -333,7 +317,7 @@ def test_a_clone_from_the_cache_shows_its_phase_while_it_lasts(
     tmp_path: Path, raw: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(progress, "DEFAULT_INTERVAL", 0.0)  # "slow" from the start
-    driver = SlowCloneDriver()
+    driver = BlockingCloneDriver()
     hearth = open_hearth(make_settings(tmp_path / "data"), {"local": driver})
     try:
         image = upload(hearth, raw, "disk")

@@ -3,31 +3,19 @@ cache, delete; refusals print one line and exit 1."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from hearth import cli
 from tests import images as test_images
+from tests.cli_runner import as_json, runner_for
 from tests.images import GiB
 
 
 @pytest.fixture
 def run(tmp_path: Path) -> Any:
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(cli.cli, ["--data-dir", str(tmp_path / "data"), *args])
-
-    return invoke
-
-
-def as_json(result: Result) -> Any:
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    return runner_for(tmp_path / "data")
 
 
 @pytest.fixture

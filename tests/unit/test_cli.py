@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
 
-from hearth import cli
+from tests.cli_runner import as_json, runner_for
 
 
 @pytest.fixture
 def run(tmp_path: Path) -> Any:
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(cli.cli, ["--data-dir", str(tmp_path / "data"), *args])
-
-    return invoke
-
-
-def as_json(result: Result) -> Any:
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    return runner_for(tmp_path / "data")
 
 
 def test_volume_life_cycle_from_the_shell(run: Any) -> None:

@@ -10,38 +10,21 @@ import pytest
 from hearth import coordination, errors
 from hearth.db import backends
 from hearth.service.facade import Hearth
-from hearth.volume.drivers import base
-from tests.fakes import FakeDriver
-
-
-class BlockingClone(FakeDriver):
-    """A fake driver whose clone waits until the test lets it finish."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.cloning = threading.Event()
-        self.finish = threading.Event()
-
-    def create_cloned_volume(
-        self, volume: base.VolumeRef, src_vref: base.VolumeRef
-    ) -> base.ModelUpdate | None:
-        self.cloning.set()
-        assert self.finish.wait(10)
-        return super().create_cloned_volume(volume, src_vref)
+from tests.fakes import BlockingCloneDriver, FakeDriver
 
 
 @pytest.fixture
-def blocking_driver() -> BlockingClone:
-    return BlockingClone()
+def blocking_driver() -> BlockingCloneDriver:
+    return BlockingCloneDriver()
 
 
 @pytest.fixture
-def fake_driver(blocking_driver: BlockingClone) -> FakeDriver:
+def fake_driver(blocking_driver: BlockingCloneDriver) -> FakeDriver:
     return blocking_driver
 
 
 def test_a_clone_holds_its_sources_delete_lock_for_the_whole_create(
-    hearth: Hearth, blocking_driver: BlockingClone
+    hearth: Hearth, blocking_driver: BlockingCloneDriver
 ) -> None:
     source = hearth.create_volume(1)
     result: dict[str, Any] = {}
@@ -67,7 +50,7 @@ def test_a_clone_holds_its_sources_delete_lock_for_the_whole_create(
 
 
 def test_a_failed_snapshot_is_left_in_error_with_a_message(
-    hearth: Hearth, blocking_driver: BlockingClone
+    hearth: Hearth, blocking_driver: BlockingCloneDriver
 ) -> None:
     volume = hearth.create_volume(1)
     blocking_driver.fail("create_snapshot", errors.BackendFull(action="snapshot the volume"))
@@ -85,7 +68,7 @@ def test_a_failed_snapshot_is_left_in_error_with_a_message(
 
 
 def test_capacity_is_reported_at_start_and_after_changes(
-    hearth: Hearth, blocking_driver: BlockingClone
+    hearth: Hearth, blocking_driver: BlockingCloneDriver
 ) -> None:
     manager = hearth.services.managers["local"]
     with hearth.services.db.transaction() as session:
