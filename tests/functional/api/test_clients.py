@@ -68,67 +68,51 @@ def served(tmp_path: Path) -> Iterator[Served]:
     running.stop()
 
 
-def openstack_cli(served: Served, *args: str) -> Any:
-    """Run `openstack ARGS -f json` as a member of project-a; returns the parsed output."""
-    env = {
-        **os.environ,
-        "OS_AUTH_TYPE": "admin_token",
-        "OS_TOKEN": "alice:project-a",
-        "OS_ENDPOINT": f"{served.url}/v3",
-        "PYTHONWARNINGS": "ignore",
-    }
-    done = subprocess.run(
-        [str(VENV_BIN / "openstack"), *args, "-f", "json"],
-        env=env,
+def run_client(program: str, env: dict[str, str], *args: str) -> Any:
+    """Run an installed client program with ``env`` added to this process's environment."""
+    return subprocess.run(
+        [str(VENV_BIN / program), *args],
+        env={**os.environ, "PYTHONWARNINGS": "ignore", **env},
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+def openstack_env(served: Served) -> dict[str, str]:
+    """`openstack` as a member of project-a (the admin_token plugin: Hearth's noauth)."""
+    return {
+        "OS_AUTH_TYPE": "admin_token",
+        "OS_TOKEN": "alice:project-a",
+        "OS_ENDPOINT": f"{served.url}/v3",
+    }
+
+
+def openstack_cli(served: Served, *args: str) -> Any:
+    """Run `openstack ARGS -f json` as a member of project-a; returns the parsed output."""
+    done = run_client("openstack", openstack_env(served), *args, "-f", "json")
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout) if done.stdout.strip() else None
 
 
 def openstack_quiet(served: Served, *args: str) -> None:
     """Run an `openstack` command that prints nothing (e.g. delete)."""
-    env = {
-        **os.environ,
-        "OS_AUTH_TYPE": "admin_token",
-        "OS_TOKEN": "alice:project-a",
-        "OS_ENDPOINT": f"{served.url}/v3",
-        "PYTHONWARNINGS": "ignore",
-    }
-    done = subprocess.run(
-        [str(VENV_BIN / "openstack"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_client("openstack", openstack_env(served), *args)
     assert done.returncode == 0, done.stderr
 
 
 def cinder(served: Served, *args: str) -> str:
     """Run `cinder ARGS` with its noauth plugin as a member of project-c."""
     env = {
-        **os.environ,
         "OS_AUTH_TYPE": "noauth",
         "OS_USER_ID": "carol",
         "OS_PROJECT_ID": "project-c",
         "CINDER_ENDPOINT": f"{served.url}/v3",
-        "PYTHONWARNINGS": "ignore",
     }
-    done = subprocess.run(
-        [str(VENV_BIN / "cinder"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_client("cinder", env, *args)
     assert done.returncode == 0, done.stderr
-    return done.stdout
+    return str(done.stdout)
 
 
 def wait_status(served: Served, name: str, wanted: str, kind: str = "volume") -> dict[str, Any]:

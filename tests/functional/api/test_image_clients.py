@@ -4,7 +4,6 @@ subset (pointed at with OS_IMAGE_ENDPOINT_OVERRIDE), then a volume made from one
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.functional.api.test_clients import VENV_BIN, Served
+from tests.functional.api.test_clients import Served, openstack_env, run_client
 from tests.images import DATA_AT, MiB, known_raw, made_as, pattern
 
 
@@ -26,22 +25,9 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 def openstack(served: Served, *args: str) -> subprocess.CompletedProcess[str]:
     """Run `openstack ARGS` as a member of project-a, images at the served /image."""
-    env = {
-        **os.environ,
-        "OS_AUTH_TYPE": "admin_token",
-        "OS_TOKEN": "alice:project-a",
-        "OS_ENDPOINT": f"{served.url}/v3",
-        "OS_IMAGE_ENDPOINT_OVERRIDE": f"{served.url}/image",
-        "PYTHONWARNINGS": "ignore",
-    }
-    return subprocess.run(
-        [str(VENV_BIN / "openstack"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    env = {**openstack_env(served), "OS_IMAGE_ENDPOINT_OVERRIDE": f"{served.url}/image"}
+    done: subprocess.CompletedProcess[str] = run_client("openstack", env, *args)
+    return done
 
 
 def shown(served: Served, *args: str) -> Any:
