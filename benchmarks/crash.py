@@ -32,6 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.brokers import broker_problem
 from tests.crash import harness
 
 
@@ -46,7 +47,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the run's directory")
     args = parser.parse_args()
     seed = args.seed if args.seed is not None else random.randrange(1 << 32)
-    problem = harness.broker_problem(args.bus)
+    problem = broker_problem(args.bus)
     if problem is not None:
         sys.exit(problem)
     work = Path(tempfile.mkdtemp(prefix="hearth-crash-"))

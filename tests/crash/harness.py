@@ -39,8 +39,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from kombu.connection import Connection
-
 from hearth import config
 from hearth.context import RequestContext
 from hearth.db import backends, image_cache, models, snapshots, statuses, user_messages, volumes
@@ -65,16 +63,6 @@ MUST_FAIL = "must end in error"
 """What a volume from the corrupted image must hold: nothing, it must end in ``error``."""
 LAUNCHER = (sys.executable, "-m", "tests.crash.launcher")
 DEFAULT_BUS = "amqp://guest:guest@127.0.0.1:5672//"
-
-
-def broker_problem(url: str) -> str | None:
-    """Why the broker cannot be used, or None when it can."""
-    try:
-        with Connection(url, connect_timeout=3) as connection:
-            connection.ensure_connection(max_retries=1)
-    except Exception as exc:
-        return f"broker {url} is unreachable: {exc}"
-    return None
 
 
 @dataclasses.dataclass

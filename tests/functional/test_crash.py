@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.brokers import broker_problem
 from tests.conftest import require
 from tests.crash import harness
 
 
 def run_kills(tmp_path: Path, kills: int) -> harness.Report:
-    problem = harness.broker_problem(harness.DEFAULT_BUS)
+    problem = broker_problem(harness.DEFAULT_BUS)
     require(problem is None, problem or "")
     require(shutil.which("qemu-img") is not None, "qemu-img (qemu-utils) is not installed")
     run = harness.Harness(tmp_path, seed=random.randrange(1 << 32), bus_url=harness.DEFAULT_BUS)

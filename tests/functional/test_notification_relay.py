@@ -19,6 +19,7 @@ from kombu.entity import Exchange, Queue
 from hearth import rpc
 from hearth.db import models
 from hearth.service.facade import Hearth
+from tests.brokers import broker_problem
 from tests.conftest import make_settings, open_hearth, require
 from tests.fakes import FakeDriver
 
@@ -138,11 +139,8 @@ class Collector:
 def broker(request: pytest.FixtureRequest) -> Iterator[tuple[str, Proxy]]:
     scheme, credentials, port, path = request.param
     direct = f"{scheme}://{credentials}127.0.0.1:{port}{path}"
-    try:
-        with Connection(direct, connect_timeout=3) as probe:
-            probe.ensure_connection(max_retries=1)
-    except Exception as exc:
-        require(False, f"broker {direct} is unreachable: {exc}")
+    problem = broker_problem(direct)
+    require(problem is None, problem or "")
     proxy = Proxy(port)
     proxy.start()
     yield direct, proxy

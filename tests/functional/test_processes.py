@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kombu.connection import Connection
 
 from hearth import config, errors, rpc
 from hearth.context import RequestContext
@@ -29,21 +28,13 @@ from hearth.db import backends, models
 from hearth.db.session import Database
 from hearth.service import wiring
 from hearth.service.facade import Hearth
+from tests.brokers import broker_problem
 from tests.conftest import require
 from tests.db_backends import fresh_postgres_database
 
 BACKENDS = ("b1", "b2", "b3")
 DOWN_AFTER = 2.0
 ADMIN = RequestContext(user_id="admin", project_id="admin", is_admin=True)
-
-
-def broker_problem(url: str) -> str | None:
-    try:
-        with Connection(url, connect_timeout=3) as connection:
-            connection.ensure_connection(max_retries=1)
-    except Exception as exc:
-        return f"broker {url} is unreachable: {exc}"
-    return None
 
 
 def settings_for(tmp_path: Path, database_url: str, bus_url: str) -> dict[str, Any]:
