@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Literal
 
 from hearth import errors
-from hearth.volume.drivers import base, copying
+from hearth.volume import copying
+from hearth.volume.drivers import base
 
 LOG = logging.getLogger(__name__)
 CloneMode = Literal["auto", "reflink", "copy"]
