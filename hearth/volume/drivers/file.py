@@ -156,9 +156,9 @@ class FileDriver(base.VolumeDriver):
             raise errors.from_os_error(exc, "list its contents") from exc
         return sorted(name.removeprefix(prefix) for name in names if name.startswith(prefix))
 
-    def volume_path(self, volume_id: str) -> Path:
-        """Where a volume's bytes are (for attaching, and for tests that read them)."""
-        return self._volume_path(volume_id)
+    def local_path(self, volume: base.VolumeRef) -> Path:
+        """The volume's raw file (whether it exists is not checked)."""
+        return self._volume_path(volume.id)
 
     def get_stats(self) -> base.BackendStats:
         try:
