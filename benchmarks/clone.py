@@ -121,12 +121,12 @@ class Bench:
     def source(self, size_gb: int) -> base.VolumeRef:
         volume = base.VolumeRef(id=str(uuid.uuid4()), size_gb=size_gb)
         self.driver.create_volume(volume)
-        fill(self.driver.volume_path(volume.id))
+        fill(self.driver.local_path(volume))
         return volume
 
     def clone_seconds(self, source: base.VolumeRef) -> float:
         """Time one durable clone of ``source``, then delete the clone."""
-        drop_cache(self.driver.volume_path(source.id))
+        drop_cache(self.driver.local_path(source))
         target = base.VolumeRef(id=str(uuid.uuid4()), size_gb=source.size_gb)
         try:
             return timed(lambda: self.driver.create_cloned_volume(target, source))
@@ -178,7 +178,7 @@ def measure_copies(directory: Path, sizes: list[int], runs: int) -> dict[int, tu
         try:
             driver: list[float] = []
             plain: list[float] = []
-            path = bench.driver.volume_path(source.id)
+            path = bench.driver.local_path(source)
             for run in range(runs):
                 if run % 2:  # alternate which goes first: the disk's state drifts
                     plain.append(cp_seconds(path))

@@ -24,6 +24,7 @@ Each class carries what the rest of Hearth needs to act on a failure:
     │   ├── ImageChecksumMismatch         stored bytes differ from the recorded hash
     │   ├── ImageNotAvailable             deleted, not active, or its data is gone
     │   ├── ImageConversionFailed         qemu-img failed on an image that passed inspection
+    │   ├── NotSupportedByBackend         the volume's kind of backend cannot do this at all
     │   └── UnsupportedMediaType     415  a body sent with a Content-Type the route refuses
     ├── NotAuthenticated             401  the API could not tell who is asking
     ├── Forbidden                    403  the caller may not do this (admins only)
@@ -56,11 +57,15 @@ Each class carries what the rest of Hearth needs to act on a failure:
         └── ImageFetchFailed              reading or downloading an image failed (transient)
 
 Foreign exceptions (OSError, subprocess, SQLAlchemy) are translated into these at the
-boundary that meets them, with ``raise ... from exc``.
+boundary that meets them, with ``raise ... from exc``; OS errors of storage (drivers, the
+image store) through one mapping, :func:`from_os_error`.
+
+Over 400 lines: one short class per error of the tree above, which reads best whole.
 """
 
 from __future__ import annotations
 
+import errno
 from typing import Any, ClassVar
 
 
@@ -167,6 +172,14 @@ class ImageConversionFailed(Invalid):
 
     code = "image_conversion_failed"
     message = "Image {image_id} could not be converted: {reason}."
+
+
+class NotSupportedByBackend(Invalid):
+    """The operation is valid, but the kind of backend holding the resource cannot carry it
+    out at all (e.g. a local path to a volume on a network backend)."""
+
+    code = "not_supported_by_backend"
+    message = "Backends of type '{driver}' cannot {operation}."
 
 
 class UnsupportedMediaType(Invalid):
@@ -396,6 +409,25 @@ class ImageFetchFailed(BackendError):
 
     code = "image_fetch_failed"
     message = "Could not read image {image_id}; try again later."
+
+
+def from_os_error(
+    exc: OSError, action: str, *, source: tuple[str, str] | None = None
+) -> HearthError:
+    """The Hearth error for an OSError met while storage tried to ``action`` (a verb
+    phrase: "copy the volume").
+
+    No space or quota: ``BackendFull``. A missing file where the operation reads a
+    ``source`` (its kind and id, e.g. ``("snapshot", id)``): ``BackendSourceMissing``.
+    Anything else: ``BackendError``. The message names the action, never a path; the OS's
+    own words (which may hold one) go to ``detail``, for the log.
+    """
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return BackendFull(action=action, detail=str(exc))
+    if exc.errno == errno.ENOENT and source is not None:
+        kind, source_id = source
+        return BackendSourceMissing(kind=kind, source_id=source_id, detail=str(exc))
+    return BackendError(action=action, detail=str(exc))
 
 
 def user_message_of(exc: BaseException) -> str:

@@ -1,4 +1,6 @@
-"""A fake volume driver for unit tests: volumes in memory, failures on demand."""
+"""A fake volume driver for unit tests: volumes in memory, failures on demand.
+
+Its volumes are no local files: it keeps the default ``local_path`` (not supported)."""
 
 from __future__ import annotations
 
@@ -65,6 +67,9 @@ class FakeDriver(base.VolumeDriver):
 
     def do_setup(self) -> None:
         self._enter("do_setup")
+
+    def remove_partial_files(self) -> list[str]:
+        return []  # a create either stores a volume in the dict or stores nothing
 
     def create_volume(self, volume: base.VolumeRef) -> base.ModelUpdate | None:
         late = self._enter("create_volume")

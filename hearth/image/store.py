@@ -16,7 +16,6 @@ The create path reads stored files through ``fetch.LocalFetcher``.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import logging
 import os
@@ -127,7 +126,7 @@ class ImageStore:
         try:
             return self._stream(source, partial, image_id)
         except OSError as exc:  # writing into the store (reading the source is translated)
-            raise _store_error(exc) from exc
+            raise errors.from_os_error(exc, "store the image") from exc
 
     def _stream(self, source: Source, partial: Path, image_id: str) -> Received:
         self._tmp.mkdir(parents=True, exist_ok=True)
@@ -223,13 +222,7 @@ def _move(partial: Path, final: Path) -> None:
         os.rename(partial, final)
         _fsync_directory(final.parent)
     except OSError as exc:
-        raise _store_error(exc) from exc
-
-
-def _store_error(exc: OSError) -> errors.HearthError:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return errors.BackendFull(action="store the image", detail=str(exc))
-    return errors.BackendError(action="store the image", detail=str(exc))
+        raise errors.from_os_error(exc, "store the image") from exc
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -41,7 +41,7 @@ from hearth.db.rows import SortKey
 from hearth.image import cache, store
 from hearth.service import idempotency, image_requests, requests, updates, watch, wiring
 from hearth.volume import audit
-from hearth.volume.drivers import file
+from hearth.volume.drivers import base
 from hearth.volume.flows import create_volume
 
 
@@ -285,14 +285,13 @@ class Hearth:
         return self.get_volume(volume_id, context=ctx)
 
     def volume_path(self, volume_id: str) -> Path:
-        """Where a file-backend volume's bytes live (to attach or inspect them)."""
+        """Where a volume's bytes live on this host (to attach or inspect them); raises
+        NotSupportedByBackend when its backend keeps no local file or device."""
         volume = self.get_volume(volume_id)
         if volume.host not in self.services.settings.backends:
-            raise errors.Invalid(reason=f"volume {volume_id} is not on a file backend here")
-        driver = wiring.build_driver(self.services.settings, volume.host)
-        if not isinstance(driver, file.FileDriver):
-            raise errors.Invalid(reason="only file backends store volumes as files")
-        return driver.volume_path(volume_id)
+            raise errors.Invalid(reason=f"volume {volume_id} is not on a backend configured here")
+        driver = self.services.driver_for(volume.host)
+        return driver.local_path(base.VolumeRef(volume.id, volume.size, volume.provider_location))
 
     # snapshots
 
@@ -574,10 +573,9 @@ class Hearth:
         for name in backends or list(settings.backends):
             if name not in settings.backends:
                 raise errors.BackendNotFound(backend=name)
-            manager = self.services.managers.get(name)
-            if fix and manager is None:
+            if fix and name not in self.services.managers:
                 self._reconcile_unserved(name)
-            driver = manager.driver if manager else wiring.build_driver(settings, name)
+            driver = self.services.driver_for(name)
             found += audit.audit_backend(
                 self.services.db, driver, name, fix=fix, stale_after=stale_after
             )

@@ -6,7 +6,8 @@ image-volume cache and the image tools (fetcher, converter). A process serves so
 ``scheduler``, ``volume`` (some or all backends). With the in-process ``memory://`` bus the
 process must serve everything itself; with a broker it may serve nothing and only send
 requests (a CLI next to ``hearth serve``). The library facade (``Hearth``), the CLI and the
-API get their components here.
+API get their components here, and drivers through ``Services.driver_for`` (also for
+backends another process serves: ``hearth volume path``, the audit).
 """
 
 from __future__ import annotations
@@ -47,10 +48,28 @@ class Services:
     memory_notifications: notifications.MemoryDriver | None = None
     image_store: store.ImageStore | None = None
     owns_bus: bool = True
+    unserved_drivers: dict[str, base.VolumeDriver] = field(default_factory=dict)
+    """Drivers of configured backends this process does not serve (see :meth:`driver_for`)."""
     started: bool = False
     _servers: list[rpc.Server] = field(default_factory=list)
     _stop_ticking: threading.Event = field(default_factory=threading.Event)
     _ticker: threading.Thread | None = None
+    _drivers_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def driver_for(self, backend: str) -> base.VolumeDriver:
+        """The driver of a configured backend: its manager's when this process serves it,
+        else one built here on first use and kept. That one is never set up: it answers
+        what ``drivers.base`` lets another process ask (listings, local paths, deletes
+        once reconciled). Raises BackendNotFound for a backend not configured."""
+        manager = self.managers.get(backend)
+        if manager is not None:
+            return manager.driver
+        if backend not in self.settings.backends:
+            raise errors.BackendNotFound(backend=backend)
+        with self._drivers_lock:
+            if backend not in self.unserved_drivers:
+                self.unserved_drivers[backend] = build_driver(self.settings, backend)
+            return self.unserved_drivers[backend]
 
     def start(self) -> None:
         """Check the schema, connect, take over the served backends, start consuming."""
@@ -129,9 +148,9 @@ def build(
 
     ``roles``: which of scheduler/volume this process serves; default: both with the
     in-process bus, none with a broker. ``backends``: which backends the volume role serves
-    (default all configured). ``drivers`` replaces the driver of the backends it names
-    (tests use a fake driver). ``bus``: share another process part's bus (several roles
-    built apart in one process); the caller closes it.
+    (default all configured). ``drivers`` replaces the driver of the backends it names,
+    served or not (tests use a fake driver). ``bus``: share another process part's bus
+    (several roles built apart in one process); the caller closes it.
     """
     shared_bus = bus
     bus = shared_bus or rpc.Bus(
@@ -202,11 +221,13 @@ def build(
         memory,
         image_store=image_store,
         owns_bus=shared_bus is None,
+        unserved_drivers={k: v for k, v in replaced.items() if k not in managers},
     )
 
 
 def build_driver(settings: config.Settings, backend: str) -> base.VolumeDriver:
-    """The driver of one configured backend."""
+    """A new driver for one configured backend, not yet set up. The one place a driver
+    class is named; callers with a ``Services`` use :meth:`Services.driver_for`."""
     section = settings.backends[backend]
     return file.FileDriver(settings.backend_directory(backend), section.clone_mode)
 

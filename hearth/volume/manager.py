@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from hearth import config, coordination, errors, messages, notifications
@@ -78,12 +78,8 @@ class VolumeManager:
         if self._ownership is None:
             raise errors.BackendBusy(backend=self.host)
         self.driver.do_setup()
-        remove_partial: Callable[[], list[str]] | None = getattr(
-            self.driver, "remove_partial_files", None
-        )
-        if remove_partial is not None:
-            for name in remove_partial():
-                LOG.info("removed unfinished file %s from backend %s", name, self.host)
+        for name in self.driver.remove_partial_files():
+            LOG.info("removed unfinished file %s from backend %s", name, self.host)
         if self.image_volume_cache is not None:
             self.image_volume_cache.recover()
         self.report_stats()

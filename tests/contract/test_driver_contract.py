@@ -5,6 +5,11 @@ temporary directory (ext4), and the file driver in ``reflink`` mode on a loop-mo
 Each driver comes with an adapter that writes and reads a volume's bytes the way a user of
 that backend would (the file's bytes, or the fake's in-memory volume), so every case checks
 data, not calls: 1 GiB volumes with data at their start, middle and end.
+
+Start-up cleanup is checked here as far as one process can see it (it keeps everything
+complete; a failed create leaves it nothing); what a killed process leaves is each
+driver's own layout, checked in its functional tests and by ``tests/crash``. A local path
+is either the volume's data or refused as not supported (the fake driver refuses).
 """
 
 from __future__ import annotations
@@ -83,8 +88,11 @@ class FileBackend(Backend):
         self.clone_mode = clone_mode
         super().__init__(self.file)
 
+    def path(self, volume_id: str) -> Path:
+        return self.file.local_path(base.VolumeRef(volume_id, 0))
+
     def write(self, volume_id: str, offset: int, data: bytes) -> None:
-        path = self.file.volume_path(volume_id)
+        path = self.path(volume_id)
         assert offset + len(data) <= path.stat().st_size, "the test writes past the volume's end"
         with path.open("r+b") as volume:
             volume.seek(offset)
@@ -93,12 +101,12 @@ class FileBackend(Backend):
             os.fsync(volume.fileno())
 
     def read(self, volume_id: str, offset: int, length: int) -> bytes:
-        with self.file.volume_path(volume_id).open("rb") as volume:
+        with self.path(volume_id).open("rb") as volume:
             volume.seek(offset)
             return volume.read(length)
 
     def size(self, volume_id: str) -> int:
-        return self.file.volume_path(volume_id).stat().st_size
+        return self.path(volume_id).stat().st_size
 
 
 def make_fake(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
@@ -483,3 +491,62 @@ def test_clone_image_either_declines_or_makes_the_volume(backend: Backend) -> No
     update = backend.driver.clone_image(volume, image)
 
     assert backend.driver.volume_exists(volume) is (update is not None)
+
+
+def test_remove_partial_files_keeps_every_complete_volume_and_snapshot(backend: Backend) -> None:
+    volume = new_volume(backend)
+    write_blocks(backend, volume, "kept")
+    snapshot, clone, from_image = snapshot_of(volume), new_ref(), new_ref()
+    backend.driver.create_snapshot(snapshot)
+    backend.driver.create_cloned_volume(clone, volume)
+    backend.driver.copy_image_to_volume(from_image, writing("image", OFFSETS))
+    listed = (backend.driver.list_volumes(), backend.driver.list_snapshots())
+
+    removed = backend.driver.remove_partial_files()
+
+    assert removed == []
+    assert (backend.driver.list_volumes(), backend.driver.list_snapshots()) == listed
+    assert blocks_at(backend, volume) == tagged("kept")
+    assert blocks_at(backend, clone) == tagged("kept")
+    assert blocks_at(backend, from_image) == tagged("image")
+    from_snapshot = new_ref()
+    backend.driver.create_volume_from_snapshot(from_snapshot, snapshot)
+    assert blocks_at(backend, from_snapshot) == tagged("kept")
+
+
+def test_a_create_that_fails_cleans_after_itself_and_leaves_nothing_partial(
+    backend: Backend,
+) -> None:
+    def failing_write(path: Path) -> None:
+        writing("half", OFFSETS[:1])(path)
+        raise errors.ImageFetchFailed(image_id="the-image")
+
+    with pytest.raises(errors.ImageFetchFailed):
+        backend.driver.copy_image_to_volume(new_ref(), failing_write)
+    with pytest.raises(errors.Invalid):
+        backend.driver.create_cloned_volume(new_ref(1), new_volume(backend, 2))
+    with pytest.raises(errors.BackendSourceMissing):
+        backend.driver.create_snapshot(snapshot_of(new_ref()))
+
+    assert backend.driver.remove_partial_files() == []  # only a crash leaves anything
+
+
+def test_local_path_is_the_volumes_data_or_not_supported(backend: Backend) -> None:
+    volume = new_volume(backend)
+
+    try:
+        path = backend.driver.local_path(volume)
+    except errors.NotSupportedByBackend as refused:
+        assert refused.status == 400
+        assert backend.driver.driver_name in refused.user_message
+        return
+    assert path.stat().st_size == GiB
+    with path.open("r+b") as through_path:
+        for offset in OFFSETS:
+            through_path.seek(offset)
+            through_path.write(block("through the path", offset))
+        through_path.flush()
+        os.fsync(through_path.fileno())
+    clone = new_ref()
+    backend.driver.create_cloned_volume(clone, volume)  # the driver reads what the path wrote
+    assert blocks_at(backend, clone) == tagged("through the path")

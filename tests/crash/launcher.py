@@ -34,7 +34,7 @@ from typing import Any
 from hearth import config
 from hearth.image import cache, convert, qemu
 from hearth.service import wiring
-from hearth.volume.drivers import copying
+from hearth.volume import copying
 from hearth.volume.flows import engine
 
 LOG = logging.getLogger("tests.crash.launcher")

@@ -141,7 +141,7 @@ def test_reflink_clone_of_a_full_volume_allocates_no_new_data_blocks(xfs_dir: Pa
     driver = ready_driver(xfs_dir)
     source = new_volume(driver)
     empty = free_bytes(xfs_dir)
-    fill(driver.volume_path(source.id))
+    fill(driver.local_path(source))
     full = free_bytes(xfs_dir)
     clone, from_snapshot = new_ref(), new_ref(2)
     snapshot = base.SnapshotRef(id=str(uuid.uuid4()), volume_id=source.id, volume_size_gb=1)
@@ -154,10 +154,10 @@ def test_reflink_clone_of_a_full_volume_allocates_no_new_data_blocks(xfs_dir: Pa
     assert empty - full > GiB - SLACK  # the measure sees a volume's worth of data written
     assert full - after < SLACK  # three more volumes' worth of data, and no new data blocks
     for target in (clone, from_snapshot):
-        path = driver.volume_path(target.id)
+        path = driver.local_path(target)
         for offset in (0, 704 * MiB, GiB - CHUNK):  # where chunks start
             assert read_at(path, offset, CHUNK) == chunk_at(offset)
-    assert read_at(driver.volume_path(from_snapshot.id), GiB, CHUNK) == bytes(CHUNK)
+    assert read_at(driver.local_path(from_snapshot), GiB, CHUNK) == bytes(CHUNK)
 
 
 def test_sparse_copy_of_a_mostly_empty_volume_keeps_the_copy_sparse(ext4_dir: Path) -> None:
@@ -165,13 +165,13 @@ def test_sparse_copy_of_a_mostly_empty_volume_keeps_the_copy_sparse(ext4_dir: Pa
     source = new_volume(driver)
     offsets = [n * 100 * MiB for n in range(10)]  # 10 MiB of data: 1% of the volume
     for offset in offsets:
-        write_at(driver.volume_path(source.id), offset, chunk_at(offset, MiB))
+        write_at(driver.local_path(source), offset, chunk_at(offset, MiB))
     clone = new_ref()
 
     driver.create_cloned_volume(clone, source)
 
-    clone_path = driver.volume_path(clone.id)
-    assert allocated(driver.volume_path(source.id)) >= 10 * MiB
+    clone_path = driver.local_path(clone)
+    assert allocated(driver.local_path(source)) >= 10 * MiB
     assert allocated(clone_path) < 12 * MiB
     assert clone_path.stat().st_size == GiB
     for offset in offsets:
@@ -192,7 +192,7 @@ def test_a_clone_smaller_than_its_source_fails_and_leaves_no_file(
 ) -> None:
     driver = any_mode_driver
     source = new_volume(driver, 2)
-    write_at(driver.volume_path(source.id), GiB + MiB, chunk_at(GiB + MiB, MiB))
+    write_at(driver.local_path(source), GiB + MiB, chunk_at(GiB + MiB, MiB))
     clone = new_ref(1)
 
     with pytest.raises(errors.Invalid, match="smaller"):
@@ -209,7 +209,7 @@ def test_a_copy_that_runs_out_of_space_raises_backend_full_and_leaves_no_file(
     driver = ready_driver(small_tmpfs / "backend", "copy")
     source = new_volume(driver)
     for offset in range(0, 40 * MiB, MiB):  # 40 MiB of data: no room for a second copy
-        write_at(driver.volume_path(source.id), offset * 20, chunk_at(offset * 20, MiB))
+        write_at(driver.local_path(source), offset * 20, chunk_at(offset * 20, MiB))
     clone = new_ref()
 
     with pytest.raises(errors.BackendFull) as raised:

@@ -66,7 +66,7 @@ def entries(hearth: Hearth) -> list[tuple[str, str, int]]:
 
 def entry_volume(hearth: Hearth, entry_id: str) -> Path:
     manager = hearth.services.managers["local"]
-    return manager.driver.volume_path(entry_id)  # type: ignore[attr-defined, no-any-return]
+    return manager.driver.local_path(base.VolumeRef(entry_id, 0))
 
 
 class CountingFetches:

@@ -1,20 +1,38 @@
-"""The driver interface: what a volume manager asks of one storage backend.
+"""The driver interface: what Hearth asks of one storage backend, and all it may ask.
 
 Drivers sit at the bottom of the data path: ``CreateVolumeFromSpecTask`` and the manager
-call them with plain value objects (never database rows) and persist what they return.
+call them with plain value objects (never database rows) and persist what they return; the
+composition root (``hearth.service.wiring``) is the only code that builds them, and
+everything above reaches a driver through :class:`VolumeDriver` alone, never by its class
+or by probing for methods. One module per backend (``file.py``; ``rbd.py`` next), each
+importing this interface and no other driver (``.importlinter`` holds it).
 
-Every driver obeys these rules, and the shared contract suite in ``tests/`` checks them:
+Every driver obeys these rules, and the shared contract suite in ``tests/contract`` checks
+them on every driver:
 
 - A volume or snapshot becomes visible on the backend only when it is complete: a crash
-  mid-create leaves nothing that ``volume_exists`` reports.
+  mid-create leaves nothing that ``volume_exists`` or the listings report, and what it does
+  leave is removed by :meth:`VolumeDriver.remove_partial_files` at the next start.
 - Create methods return a :class:`ModelUpdate` (fields to store on the row) or None.
 - Delete methods accept something that is already gone (a revert may run after a partial
   create, or twice).
 - Image data enters a volume only through :meth:`VolumeDriver.copy_image_to_volume`, which
   keeps the first rule: the volume appears only once the image is completely written.
+- Ids are UUIDs; a driver that builds names from them refuses anything else with
+  ``InvalidInput`` rather than touch another name.
 - Failures are raised as :class:`hearth.errors.BackendError` subclasses (``BackendFull``
-  when out of space); OS and subprocess errors never escape a driver untranslated, and
-  messages never include host paths.
+  when out of space, ``BackendSourceMissing`` when the volume or snapshot to read is not
+  there); a request the backend refuses as given is ``Invalid``. OS and subprocess errors
+  never escape a driver untranslated (``errors.from_os_error``), and messages never
+  include host paths.
+- What a backend cannot do at all raises :class:`hearth.errors.NotSupportedByBackend`;
+  optional abilities have such a default (:meth:`VolumeDriver.local_path`) or a default
+  that declines (:meth:`VolumeDriver.clone_image`).
+- Only the process serving a backend calls :meth:`VolumeDriver.do_setup` and the methods
+  that change data during normal work. Another process (the audit, ``hearth volume path``)
+  may build a driver for the same backend and, without setting it up, list it, ask for a
+  local path and, once reconciled, delete orphans: those must work on a backend that
+  another process set up.
 """
 
 from __future__ import annotations
@@ -24,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hearth import errors
 from hearth.image import info
 
 GiB = 1 << 30
@@ -83,7 +102,20 @@ class VolumeDriver(abc.ABC):
 
     @abc.abstractmethod
     def do_setup(self) -> None:
-        """Prepare the backend (directories, probes); raise BackendError if unusable."""
+        """Prepare the backend (directories, probes); raise BackendError if unusable, or
+        ConfigError if its settings ask for what it cannot do."""
+
+    @abc.abstractmethod
+    def remove_partial_files(self) -> list[str]:
+        """Remove what operations that never finished left on the backend (temporary
+        files, half-written images) and return their names, for the log.
+
+        The manager calls it once at start-up, after :meth:`do_setup`, holding the
+        backend's lock and before any other operation: nothing runs on the backend
+        meanwhile. It never removes a complete volume or snapshot. A backend whose
+        operations leave nothing behind returns []. Abstract, not defaulted: a driver that
+        forgot it would leak space after every crash and no other check would notice.
+        """
 
     @abc.abstractmethod
     def create_volume(self, volume: VolumeRef) -> ModelUpdate | None:
@@ -154,3 +186,16 @@ class VolumeDriver(abc.ABC):
     @abc.abstractmethod
     def get_stats(self) -> BackendStats:
         """Current capacity and usage."""
+
+    def local_path(self, volume: VolumeRef) -> Path:
+        """The path on this host through which the volume's bytes are read and written
+        (``hearth volume path``; later, attaching a volume to a local consumer).
+
+        Reads and writes through the path are reads and writes of the volume itself, and
+        its size is the volume's. Whether the volume exists is not checked. A backend whose
+        volumes are not local files or devices raises
+        :class:`hearth.errors.NotSupportedByBackend`, which is the default.
+        """
+        raise errors.NotSupportedByBackend(
+            driver=self.driver_name, operation="give a local path to a volume"
+        )

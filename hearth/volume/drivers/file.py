@@ -17,7 +17,6 @@ and sparse copies elsewhere (``clone_mode`` says which).
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import shutil
@@ -28,7 +27,8 @@ from pathlib import Path
 from typing import Literal
 
 from hearth import errors
-from hearth.volume.drivers import base, copying
+from hearth.volume import copying
+from hearth.volume.drivers import base
 
 LOG = logging.getLogger(__name__)
 CloneMode = Literal["auto", "reflink", "copy"]
@@ -53,7 +53,7 @@ class FileDriver(base.VolumeDriver):
                 folder.mkdir(parents=True, exist_ok=True)
             can_reflink = copying.supports_reflink(self._tmp)
         except OSError as exc:
-            raise _translate(exc, "prepare its directory") from exc
+            raise errors.from_os_error(exc, "prepare its directory") from exc
         if self._requested_mode == "reflink" and not can_reflink:
             raise errors.ConfigError(
                 reason="clone_mode is 'reflink' but the backend's file system cannot reflink"
@@ -75,7 +75,7 @@ class FileDriver(base.VolumeDriver):
                     leftover.unlink(missing_ok=True)
                 removed.append(leftover.name)
         except OSError as exc:
-            raise _translate(exc, "remove unfinished files") from exc
+            raise errors.from_os_error(exc, "remove unfinished files") from exc
         return removed
 
     def create_volume(self, volume: base.VolumeRef) -> base.ModelUpdate | None:
@@ -131,7 +131,9 @@ class FileDriver(base.VolumeDriver):
             finally:
                 os.close(fd)
         except OSError as exc:
-            raise _translate(exc, "extend the volume", kind="volume", source_id=volume.id) from exc
+            raise errors.from_os_error(
+                exc, "extend the volume", source=("volume", volume.id)
+            ) from exc
 
     def volume_size(self, volume: base.VolumeRef) -> int | None:
         try:
@@ -139,7 +141,7 @@ class FileDriver(base.VolumeDriver):
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise _translate(exc, "inspect the volume") from exc
+            raise errors.from_os_error(exc, "inspect the volume") from exc
 
     def list_volumes(self) -> list[str]:
         return self._ids_in(self._volumes, "volume-")
@@ -151,12 +153,12 @@ class FileDriver(base.VolumeDriver):
         try:
             names = [entry.name for entry in os.scandir(folder) if entry.is_file()]
         except OSError as exc:
-            raise _translate(exc, "list its contents") from exc
+            raise errors.from_os_error(exc, "list its contents") from exc
         return sorted(name.removeprefix(prefix) for name in names if name.startswith(prefix))
 
-    def volume_path(self, volume_id: str) -> Path:
-        """Where a volume's bytes are (for attaching, and for tests that read them)."""
-        return self._volume_path(volume_id)
+    def local_path(self, volume: base.VolumeRef) -> Path:
+        """The volume's raw file (whether it exists is not checked)."""
+        return self._volume_path(volume.id)
 
     def get_stats(self) -> base.BackendStats:
         try:
@@ -171,7 +173,7 @@ class FileDriver(base.VolumeDriver):
                     provisioned += info.st_size
                     allocated += info.st_blocks * 512
         except OSError as exc:
-            raise _translate(exc, "report its capacity") from exc
+            raise errors.from_os_error(exc, "report its capacity") from exc
         return base.BackendStats(
             total_bytes=fs.f_blocks * fs.f_frsize,
             free_bytes=fs.f_bavail * fs.f_frsize,
@@ -192,7 +194,7 @@ class FileDriver(base.VolumeDriver):
         try:
             src_fd = os.open(source, os.O_RDONLY)
         except OSError as exc:
-            raise _translate(exc, action, kind=kind, source_id=_id_of(source)) from exc
+            raise errors.from_os_error(exc, action, source=(kind, _id_of(source))) from exc
         try:
             with self._new_file(target, action) as dst_fd:
                 source_size = os.fstat(src_fd).st_size
@@ -222,7 +224,7 @@ class FileDriver(base.VolumeDriver):
         try:
             fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except OSError as exc:
-            raise _translate(exc, action) from exc
+            raise errors.from_os_error(exc, action) from exc
         try:
             try:
                 yield fd, temporary
@@ -233,7 +235,7 @@ class FileDriver(base.VolumeDriver):
             _fsync_directory(final.parent)
         except OSError as exc:
             temporary.unlink(missing_ok=True)
-            raise _translate(exc, action) from exc
+            raise errors.from_os_error(exc, action) from exc
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
@@ -244,11 +246,11 @@ class FileDriver(base.VolumeDriver):
         except FileNotFoundError:
             return  # already gone: deletes are idempotent
         except OSError as exc:
-            raise _translate(exc, action) from exc
+            raise errors.from_os_error(exc, action) from exc
         try:
             _fsync_directory(path.parent)
         except OSError as exc:
-            raise _translate(exc, action) from exc
+            raise errors.from_os_error(exc, action) from exc
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -269,14 +271,3 @@ def _checked_id(resource_id: str) -> str:
 
 def _id_of(path: Path) -> str:
     return path.name.split("-", 1)[1]
-
-
-def _translate(
-    exc: OSError, action: str, *, kind: str | None = None, source_id: str | None = None
-) -> errors.HearthError:
-    """An OSError as a Hearth error whose message names no path."""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return errors.BackendFull(action=action, detail=str(exc))
-    if exc.errno == errno.ENOENT and kind is not None:
-        return errors.BackendSourceMissing(kind=kind, source_id=source_id, detail=str(exc))
-    return errors.BackendError(action=action, detail=str(exc))

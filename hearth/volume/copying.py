@@ -1,9 +1,11 @@
 """Moving volume bytes between files: reflink clones and sparse-aware copies.
 
-Used by the file driver for clones and snapshots. A reflink (FICLONE) shares the source's
-extents and costs the same whatever the size; where the file system cannot reflink, a
-sparse copy walks the source's data extents (SEEK_DATA/SEEK_HOLE) and copies only those with
-``copy_file_range``, so holes stay holes. Both raise OSError; the driver translates.
+A helper of the volume stage, not a driver: the file driver uses it for clones and
+snapshots, and any driver that holds volumes as local files may. A reflink (FICLONE) shares
+the source's extents and costs the same whatever the size; where the file system cannot
+reflink, a sparse copy walks the source's data extents (SEEK_DATA/SEEK_HOLE) and copies only
+those with ``copy_file_range``, so holes stay holes. Both raise OSError; the caller
+translates it (``errors.from_os_error``).
 """
 
 from __future__ import annotations
