@@ -241,10 +241,10 @@ def test_an_io_error_while_reading_the_image_is_rescheduled(
 ) -> None:
     image = direct.create_image("disk", disk_format="raw", file=raw)
 
-    def failing_read(*args: Any, **kwargs: Any) -> Any:
+    def failing_map(fd: int, size: int) -> Any:
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(fetch.mmap, "mmap", failing_read)
+    monkeypatch.setattr(fetch, "map_for_reading", failing_map)  # Hearth's reads only
     volume = creating_volume(direct, image_id=image.id)
     scheduler = RecordingScheduler()
 
