@@ -239,15 +239,27 @@ def test_a_terminal_failure_is_not_rescheduled_even_when_rescheduling_is_on(
 
 
 def test_a_failed_cast_to_the_scheduler_puts_the_volume_in_error(
-    hearth: Hearth, fake_driver: FakeDriver
+    hearth: Hearth, fake_driver: FakeDriver, sent: Any
 ) -> None:
+    scheduler = RecordingScheduler(fail=True)
     volume = creating_volume(hearth)
     fake_driver.fail("create_volume", errors.BackendError(action="create the volume"))
 
     with pytest.raises(errors.BackendError):
-        run_flow(hearth, volume, scheduler=RecordingScheduler(fail=True), retry={})
+        run_flow(hearth, volume, scheduler=scheduler, retry=retry_record(1, ("local",)))
 
-    assert hearth.get_volume(volume.id).status == "error"
+    [cast] = scheduler.casts  # the reschedule was attempted, and the bus refused it
+    assert cast["volume_id"] == volume.id
+    assert cast["filters"]["retry"]["exc_code"] == "backend_error"
+    row = hearth.get_volume(volume.id)
+    assert (row.status, row.host) == ("error", None)
+    assert allocated_gb(hearth) == 0
+    [message] = messages_for(hearth, volume.id)
+    assert message.detail_code == "backend_error"  # the create's failure, not the bus's
+    assert message.message == (
+        "Failed to create volume: The storage backend failed to create the volume."
+    )
+    assert event_types(sent, volume.id) == ["volume.create.start", "volume.create.error"]
 
 
 def test_a_backup_source_fails_as_not_supported_and_never_makes_a_raw_volume(
