@@ -3,9 +3,11 @@
 ``known_raw`` writes a sparse raw disk with recognizable data at its start, middle and end;
 ``made_as`` converts it to another format with the tool itself. The hostile set is built
 here too: a qcow2 whose backing file is ``/etc/passwd``, a qcow2 with an external data file,
-VMDKs whose descriptor names a flat extent. Test code calls qemu-img by its absolute path,
-so the ``qemu_img_calls`` recorder (a wrapper first on PATH) sees only Hearth's calls and
-can prove that Hearth never ran qemu-img on a hostile file.
+VMDKs whose descriptor names a flat extent, and ``HOSTILE`` pairs each hostile image with
+the error that must refuse it (the inspection, store and create tests share it). Test
+code calls qemu-img by its absolute path, so the ``qemu_img_calls`` recorder (a wrapper
+first on PATH) sees only Hearth's calls and can prove that Hearth never ran qemu-img on a
+hostile file.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ import os
 import shutil
 import subprocess
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from hearth import errors
 from hearth.db import images as db_images
 from hearth.db import models
 from hearth.image import fetch
@@ -167,6 +170,56 @@ def sparse_vmdk_with_flat_extent(raw: Path, out: Path, target: str = "/etc/passw
     data[start : start + len(text)] = text.encode()
     out.write_bytes(bytes(data))
     return out
+
+
+HOSTILE: dict[str, tuple[Callable[[Path], Path], str, type[errors.HearthError], str]] = {
+    "qcow2 with /etc/passwd as backing file": (
+        lambda d: with_backing_file(d / "backed.qcow2"),
+        "qcow2",
+        errors.ImageUnsafe,
+        "it has a backing file",
+    ),
+    "qcow2 with an external data file": (
+        lambda d: with_data_file(d / "external.qcow2", d / "data.raw"),
+        "qcow2",
+        errors.ImageUnsafe,
+        "it has an external data file",
+    ),
+    "VMDK descriptor with a flat extent": (
+        lambda d: vmdk_descriptor_with_flat_extent(d / "flat.vmdk"),
+        "vmdk",
+        errors.ImageUnsafe,
+        "VMDK descriptor is unsupported or refers to files outside the image",
+    ),
+    "sparse VMDK whose descriptor adds a flat extent": (
+        lambda d: sparse_vmdk_with_flat_extent(known_raw(d / "base.raw"), d / "sparse.vmdk"),
+        "vmdk",
+        errors.ImageUnsafe,
+        "refers to files outside the image",
+    ),
+    "sparse VMDK whose flat extent names a file beside it": (
+        lambda d: sparse_vmdk_with_flat_extent(
+            known_raw(d / "base.raw"), d / "beside.vmdk", target="image-other"
+        ),
+        "vmdk",
+        errors.ImageUnsafe,
+        "its VMDK extents refer to data outside the image",
+    ),
+    "qcow2 declared as raw": (
+        lambda d: made_as(known_raw(d / "base.raw"), "qcow2", d / "q.qcow2"),
+        "raw",
+        errors.ImageFormatMismatch,
+        "declared as raw but its content is qcow2",
+    ),
+    "raw declared as qcow2": (
+        lambda d: known_raw(d / "plain.raw"),
+        "qcow2",
+        errors.ImageFormatMismatch,
+        "declared as qcow2 but its content is raw",
+    ),
+}
+"""The hostile set, by case: how to build each image in a directory, the format it is
+declared as, the error that must refuse it, and a fragment of that error's user message."""
 
 
 @dataclass

@@ -124,7 +124,7 @@ class _Verifier:
             size = os.fstat(self._fd).st_size
             if size == 0:
                 return
-            with mmap.mmap(self._fd, size, prot=mmap.PROT_READ) as mapped:
+            with map_for_reading(self._fd, size) as mapped:
                 mapped.madvise(mmap.MADV_SEQUENTIAL)
                 with memoryview(mapped) as view:
                     for offset in range(0, size, CHUNK):
@@ -133,3 +133,9 @@ class _Verifier:
                         self._hash.update(view[offset : offset + CHUNK])
         except OSError as exc:
             self._error = exc
+
+
+def map_for_reading(fd: int, size: int) -> mmap.mmap:
+    """The first ``size`` bytes of ``fd``, mapped read-only: the verifier reads the file's
+    bytes only through this (tests replace it to inject I/O errors)."""
+    return mmap.mmap(fd, size, prot=mmap.PROT_READ)

@@ -81,61 +81,11 @@ def test_conversion_to_raw_reproduces_the_disk_byte_for_byte(
     assert seen == sorted(seen)
 
 
-HOSTILE = {
-    "qcow2 with /etc/passwd as backing file": (
-        lambda d: images.with_backing_file(d / "backed.qcow2"),
-        "qcow2",
-        errors.ImageUnsafe,
-        "it has a backing file",
-    ),
-    "qcow2 with an external data file": (
-        lambda d: images.with_data_file(d / "external.qcow2", d / "data.raw"),
-        "qcow2",
-        errors.ImageUnsafe,
-        "it has an external data file",
-    ),
-    "VMDK descriptor with a flat extent": (
-        lambda d: images.vmdk_descriptor_with_flat_extent(d / "flat.vmdk"),
-        "vmdk",
-        errors.ImageUnsafe,
-        "VMDK descriptor is unsupported or refers to files outside the image",
-    ),
-    "sparse VMDK whose descriptor adds a flat extent": (
-        lambda d: images.sparse_vmdk_with_flat_extent(
-            images.known_raw(d / "base.raw"), d / "sparse.vmdk"
-        ),
-        "vmdk",
-        errors.ImageUnsafe,
-        "refers to files outside the image",
-    ),
-    "sparse VMDK whose flat extent names a file beside it": (
-        lambda d: images.sparse_vmdk_with_flat_extent(
-            images.known_raw(d / "base.raw"), d / "beside.vmdk", target="image-other"
-        ),
-        "vmdk",
-        errors.ImageUnsafe,
-        "its VMDK extents refer to data outside the image",
-    ),
-    "qcow2 declared as raw": (
-        lambda d: images.made_as(images.known_raw(d / "base.raw"), "qcow2", d / "q.qcow2"),
-        "raw",
-        errors.ImageFormatMismatch,
-        "declared as raw but its content is qcow2",
-    ),
-    "raw declared as qcow2": (
-        lambda d: images.known_raw(d / "plain.raw"),
-        "qcow2",
-        errors.ImageFormatMismatch,
-        "declared as qcow2 but its content is raw",
-    ),
-}
-
-
-@pytest.mark.parametrize("case", sorted(HOSTILE))
+@pytest.mark.parametrize("case", sorted(images.HOSTILE))
 def test_inspection_refuses_each_hostile_image_without_running_qemu_img(
     tmp_path: Path, qemu_img_calls: images.QemuImgCalls, case: str
 ) -> None:
-    build, declared, error, fragment = HOSTILE[case]
+    build, declared, error, fragment = images.HOSTILE[case]
     hostile = build(tmp_path)
 
     with pytest.raises(error) as caught:

@@ -16,9 +16,8 @@ from hearth.image import fetch
 from hearth.service.facade import Hearth
 from tests import images as test_images
 from tests.conftest import make_settings, open_hearth
-from tests.functional.test_image_inspection import HOSTILE
+from tests.create_flow import creating_volume
 from tests.images import http_files, qemu_img_calls
-from tests.unit.test_create_flow import creating_volume
 
 __all__ = ["http_files", "qemu_img_calls"]  # fixtures, imported for pytest
 
@@ -96,11 +95,11 @@ def test_a_url_that_cannot_be_read_stores_nothing(
     assert stored_files(hearth) == []
 
 
-@pytest.mark.parametrize("case", sorted(HOSTILE))
+@pytest.mark.parametrize("case", sorted(test_images.HOSTILE))
 def test_a_hostile_upload_is_refused_and_nothing_is_stored_nor_given_to_qemu_img(
     hearth: Hearth, tmp_path: Path, qemu_img_calls: Any, case: str
 ) -> None:
-    build, declared, error, fragment = HOSTILE[case]
+    build, declared, error, fragment = test_images.HOSTILE[case]
     hostile = build(tmp_path)
 
     with pytest.raises(error) as caught:

@@ -9,11 +9,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from hearth import errors
 from hearth.db import (
@@ -249,8 +252,60 @@ def test_get_for_update_returns_the_volume_only_within_its_project(database: Dat
         volumes.get_for_update(session, "no-such-volume")
 
 
-def test_get_for_update_holds_off_a_concurrent_writer_until_commit(database: Database) -> None:
+class _WatchedWriterLock:
+    """The SQLite database's one writer lock, noting when a thread finds it taken."""
+
+    def __init__(self, lock: Any) -> None:
+        self._lock = lock
+        self.contended = threading.Event()
+
+    def __enter__(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            self.contended.set()
+            self._lock.acquire()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._lock.release()
+
+
+def waiting_for_the_holder(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[Session, Future[Any]], bool]:
+    """A check, given the holder's session and the other transaction's future: True once that
+    transaction is waiting for what the holder's holds, False if it finished (or a minute
+    passed) without waiting. On PostgreSQL the server says who blocks whom; on SQLite,
+    where one write lock serializes this process's transactions, the lock says so."""
+    if database.is_sqlite:
+        lock = _WatchedWriterLock(database._sqlite_writer)
+        monkeypatch.setattr(database, "_sqlite_writer", lock)
+
+        def waits(session: Session) -> bool:
+            return lock.contended.is_set()
+    else:
+        blocked = sa.text(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks"
+            " WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid)))"
+        )
+
+        def waits(session: Session) -> bool:
+            return bool(session.scalar(blocked))
+
+    def check(session: Session, other: Future[Any]) -> bool:
+        deadline = time.monotonic() + 60
+        while not waits(session):
+            if other.done() or time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
+
+    return check
+
+
+def test_get_for_update_holds_off_a_concurrent_writer_until_commit(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     volume_id = new_volume(database)
+    writer_waits = waiting_for_the_holder(database, monkeypatch)
 
     def delete_if_available() -> bool:
         with database.transaction() as session:
@@ -261,8 +316,7 @@ def test_get_for_update_holds_off_a_concurrent_writer_until_commit(database: Dat
         with database.transaction() as session:
             volumes.get_for_update(session, volume_id)
             writer = pool.submit(delete_if_available)
-            time.sleep(0.5)
-            assert not writer.done(), "the writer went ahead while the row was locked"
+            assert writer_waits(session, writer), "the writer went ahead while the row was locked"
             volumes.set_status(session, volume_id, VolumeStatus.EXTENDING)
         # the writer saw the committed status, not the one it read before waiting
         assert writer.result(timeout=60) is False

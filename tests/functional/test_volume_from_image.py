@@ -22,9 +22,8 @@ from hearth.image import convert, fetch
 from hearth.service.facade import Hearth
 from tests import images as test_images
 from tests.conftest import make_settings, open_hearth
-from tests.functional.test_image_inspection import HOSTILE
+from tests.create_flow import RecordingScheduler, creating_volume, retry_record, run_flow
 from tests.images import GiB, MiB, http_files, qemu_img_calls
-from tests.unit.test_create_flow import RecordingScheduler, creating_volume, run_flow
 
 __all__ = ["http_files", "qemu_img_calls"]  # fixtures, imported for pytest
 
@@ -156,17 +155,17 @@ def test_the_volume_is_downloading_with_progress_while_the_image_converts(
     assert progress["total"] == image.size
 
 
-@pytest.mark.parametrize("case", sorted(HOSTILE))
+@pytest.mark.parametrize("case", sorted(test_images.HOSTILE))
 def test_a_hostile_image_in_the_store_is_refused_at_create_before_qemu_img_runs(
     direct: Hearth, tmp_path: Path, qemu_img_calls: Any, case: str
 ) -> None:
-    build, declared, error, fragment = HOSTILE[case]
+    build, declared, error, fragment = test_images.HOSTILE[case]
     image_id = test_images.plant(direct, build(tmp_path), declared)
     volume = creating_volume(direct, image_id=image_id)
     scheduler = RecordingScheduler()
 
     with pytest.raises(error):
-        run_flow(direct, volume, scheduler=scheduler, retry={"num_attempts": 1})
+        run_flow(direct, volume, scheduler=scheduler, retry=retry_record())
 
     assert qemu_img_calls.all() == []
     assert scheduler.casts == []  # terminal: never rescheduled
@@ -188,7 +187,7 @@ def test_an_image_whose_real_disk_is_larger_than_the_volume_fails_before_qemu_im
     scheduler = RecordingScheduler()
 
     with pytest.raises(errors.ImageTooBig):
-        run_flow(direct, volume, scheduler=scheduler, retry={"num_attempts": 1})
+        run_flow(direct, volume, scheduler=scheduler, retry=retry_record())
 
     assert qemu_img_calls.all() == []
     assert scheduler.casts == []
@@ -228,7 +227,7 @@ def test_a_stored_image_changed_since_upload_fails_verification_and_leaves_nothi
     scheduler = RecordingScheduler()
 
     with pytest.raises(errors.ImageChecksumMismatch):
-        run_flow(direct, volume, scheduler=scheduler, retry={"num_attempts": 1})
+        run_flow(direct, volume, scheduler=scheduler, retry=retry_record())
 
     assert scheduler.casts == []
     assert only_message(direct, volume.id).detail_code == "image_checksum_mismatch"
@@ -241,15 +240,15 @@ def test_an_io_error_while_reading_the_image_is_rescheduled(
 ) -> None:
     image = direct.create_image("disk", disk_format="raw", file=raw)
 
-    def failing_read(*args: Any, **kwargs: Any) -> Any:
+    def failing_map(fd: int, size: int) -> Any:
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(fetch.mmap, "mmap", failing_read)
+    monkeypatch.setattr(fetch, "map_for_reading", failing_map)  # Hearth's reads only
     volume = creating_volume(direct, image_id=image.id)
     scheduler = RecordingScheduler()
 
     with pytest.raises(errors.ImageFetchFailed):
-        run_flow(direct, volume, scheduler=scheduler, retry={"num_attempts": 1})
+        run_flow(direct, volume, scheduler=scheduler, retry=retry_record())
 
     [cast] = scheduler.casts
     assert cast["filters"]["retry"]["exc_code"] == "image_fetch_failed"
@@ -265,7 +264,7 @@ def test_a_missing_image_file_is_a_terminal_error(direct: Hearth, raw: Path) -> 
     scheduler = RecordingScheduler()
 
     with pytest.raises(errors.ImageNotAvailable):
-        run_flow(direct, volume, scheduler=scheduler, retry={"num_attempts": 1})
+        run_flow(direct, volume, scheduler=scheduler, retry=retry_record())
 
     assert scheduler.casts == []
     assert "its data is missing" in only_message(direct, volume.id).message

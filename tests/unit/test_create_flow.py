@@ -12,87 +12,23 @@ from typing import Any
 import pytest
 
 from hearth import errors
-from hearth.context import RequestContext
-from hearth.db import backends, models, snapshots, statuses, user_messages, volumes
+from hearth.db import backends, models, snapshots, statuses, volumes
 from hearth.service.facade import Hearth
 from hearth.volume.flows import create_volume
+from tests.create_flow import (
+    ADMIN,
+    RecordingScheduler,
+    creating_volume,
+    messages_for,
+    retry_record,
+    run_flow,
+)
 from tests.fakes import FakeDriver
-
-ADMIN = RequestContext(user_id="admin", project_id="admin", is_admin=True)
-
-
-class RecordingScheduler:
-    """Stands in for the scheduler's rpcapi: records each cast."""
-
-    def __init__(self, fail: bool = False) -> None:
-        self.casts: list[dict[str, Any]] = []
-        self.fail = fail
-
-    def create_volume(
-        self,
-        context: RequestContext,
-        volume_id: str,
-        request_spec: dict[str, Any],
-        filter_properties: dict[str, Any],
-    ) -> None:
-        if self.fail:
-            raise ConnectionError("broker unreachable")
-        self.casts.append(
-            {"volume_id": volume_id, "spec": request_spec, "filters": filter_properties}
-        )
-
-
-def creating_volume(hearth: Hearth, **fields: Any) -> models.Volume:
-    """A volume row as the scheduler leaves it: ``creating``, placed on ``local`` (when no
-    other host is given) with its size claimed there."""
-    values: dict[str, Any] = {
-        "project_id": "admin",
-        "user_id": "admin",
-        "size": 1,
-        "status": statuses.VolumeStatus.CREATING,
-        "host": "local",
-        "availability_zone": "nova",
-        **fields,
-    }
-    with hearth.services.db.transaction() as session:
-        if values["host"] == "local":
-            assert backends.claim(session, "local", values["size"])
-        return volumes.create(session, **values)
 
 
 def allocated_gb(hearth: Hearth, backend: str = "local") -> int:
     with hearth.services.db.transaction() as session:
         return backends.get(session, backend).allocated_capacity_gb
-
-
-def run_flow(
-    hearth: Hearth,
-    volume: models.Volume,
-    *,
-    scheduler: RecordingScheduler | None = None,
-    allow_reschedule: bool = True,
-    retry: dict[str, Any] | None = None,
-) -> None:
-    manager = hearth.services.managers["local"]
-    engine = create_volume.get_flow(
-        ADMIN,
-        manager,
-        hearth.services.db,
-        manager.driver,
-        scheduler,
-        "local",
-        volume,
-        allow_reschedule,
-        ADMIN,
-        {"volume_id": volume.id},
-        {"retry": retry} if retry is not None else {},
-    )
-    engine.run()
-
-
-def messages_for(hearth: Hearth, resource_id: str) -> list[models.UserMessage]:
-    with hearth.services.db.transaction() as session:
-        return list(user_messages.find_all(session, resource_uuid=resource_id))
 
 
 def event_types(sent: Any, volume_id: str) -> list[str]:
@@ -241,9 +177,7 @@ def test_with_rescheduling_off_a_reschedulable_failure_ends_in_error(
     fake_driver.fail("create_volume", errors.BackendFull(action="create the volume"))
 
     with pytest.raises(errors.BackendFull):
-        run_flow(
-            hearth, volume, scheduler=scheduler, allow_reschedule=False, retry={"num_attempts": 1}
-        )
+        run_flow(hearth, volume, scheduler=scheduler, allow_reschedule=False, retry=retry_record())
 
     assert scheduler.casts == []
     row = hearth.get_volume(volume.id)
@@ -264,7 +198,7 @@ def test_with_rescheduling_on_the_scheduler_gets_the_attempt_and_cause_and_the_h
             hearth,
             volume,
             scheduler=scheduler,
-            retry={"num_attempts": 1, "backends": ["local"]},
+            retry=retry_record(1, ("local",)),
         )
 
     [cast] = scheduler.casts
@@ -297,7 +231,7 @@ def test_a_terminal_failure_is_not_rescheduled_even_when_rescheduling_is_on(
     volume = creating_volume(hearth, snapshot_id=snap.id)
 
     with pytest.raises(errors.BackendSourceMissing):
-        run_flow(hearth, volume, scheduler=scheduler, retry={"num_attempts": 1})
+        run_flow(hearth, volume, scheduler=scheduler, retry=retry_record())
 
     assert scheduler.casts == []
     assert hearth.get_volume(volume.id).status == "error"
@@ -305,15 +239,27 @@ def test_a_terminal_failure_is_not_rescheduled_even_when_rescheduling_is_on(
 
 
 def test_a_failed_cast_to_the_scheduler_puts_the_volume_in_error(
-    hearth: Hearth, fake_driver: FakeDriver
+    hearth: Hearth, fake_driver: FakeDriver, sent: Any
 ) -> None:
+    scheduler = RecordingScheduler(fail=True)
     volume = creating_volume(hearth)
     fake_driver.fail("create_volume", errors.BackendError(action="create the volume"))
 
     with pytest.raises(errors.BackendError):
-        run_flow(hearth, volume, scheduler=RecordingScheduler(fail=True), retry={})
+        run_flow(hearth, volume, scheduler=scheduler, retry=retry_record(1, ("local",)))
 
-    assert hearth.get_volume(volume.id).status == "error"
+    [cast] = scheduler.casts  # the reschedule was attempted, and the bus refused it
+    assert cast["volume_id"] == volume.id
+    assert cast["filters"]["retry"]["exc_code"] == "backend_error"
+    row = hearth.get_volume(volume.id)
+    assert (row.status, row.host) == ("error", None)
+    assert allocated_gb(hearth) == 0
+    [message] = messages_for(hearth, volume.id)
+    assert message.detail_code == "backend_error"  # the create's failure, not the bus's
+    assert message.message == (
+        "Failed to create volume: The storage backend failed to create the volume."
+    )
+    assert event_types(sent, volume.id) == ["volume.create.start", "volume.create.error"]
 
 
 def test_a_backup_source_fails_as_not_supported_and_never_makes_a_raw_volume(
@@ -338,7 +284,7 @@ def test_an_image_deleted_before_the_flow_fails_terminally_and_makes_nothing(
     volume = creating_volume(hearth, image_id="0b6e5d1c-0000-4000-8000-000000000001")
 
     with pytest.raises(errors.ImageNotAvailable):
-        run_flow(hearth, volume, scheduler=scheduler, retry={"num_attempts": 1})
+        run_flow(hearth, volume, scheduler=scheduler, retry=retry_record())
 
     assert scheduler.casts == []
     assert fake_driver.volumes == {}

@@ -12,13 +12,13 @@ from hearth.db import images, models, statuses, volumes
 from hearth.service.facade import Hearth
 from hearth.volume.drivers import base
 from hearth.volume.flows import create_volume, sources
-from tests.fakes import FakeDriver, FakeVolume
-from tests.unit.test_create_flow import (
+from tests.create_flow import (
     ADMIN,
     RecordingScheduler,
     creating_volume,
     messages_for,
 )
+from tests.fakes import FakeDriver, FakeVolume
 
 
 def a_failure(error: BaseException) -> ft.Failure:

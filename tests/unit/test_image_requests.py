@@ -13,7 +13,7 @@ from hearth.db import images, models, statuses
 from hearth.service.facade import Hearth
 from tests import images as test_images
 from tests.fakes import FakeDriver
-from tests.unit.test_requests import Unchanged, rejects, unchanged
+from tests.unchanged import Unchanged, rejects, unchanged
 
 __all__ = ["unchanged"]  # fixture, imported for pytest
 

@@ -6,21 +6,13 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.functional.api.test_clients import Served, openstack_env, run_client
 from tests.images import DATA_AT, MiB, known_raw, made_as, pattern
+from tests.served import Served, openstack_env, run_client, served
 
-
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    running = Served(tmp_path)
-    yield running
-    running.stop()
+__all__ = ["served"]  # fixture, imported for pytest
 
 
 def openstack(served: Served, *args: str) -> subprocess.CompletedProcess[str]:
