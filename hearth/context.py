@@ -20,6 +20,11 @@ class RequestContext:
     is_admin: bool = False
     request_id: str = field(default_factory=new_request_id)
 
+    @property
+    def visible_project(self) -> str | None:
+        """The project whose rows this caller sees: None (every project) for an admin."""
+        return None if self.is_admin else self.project_id
+
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready form, for messages on the bus."""
         return {

@@ -11,26 +11,18 @@ from __future__ import annotations
 import ast
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from hearth import errors
-from hearth.db.rows import SortKey
+from hearth.db.rows import Page, SortKey
 from hearth.service import requests
 
 
-@dataclass(frozen=True)
-class Page:
-    """Which slice of a list a request asks for."""
-
-    sort: list[SortKey]
-    limit: int
-    marker: str | None
-
-
 def page(query: Mapping[str, str], sort_keys: Collection[str], page_size: int) -> Page:
-    """The page a list request asks for; newest first unless it sorts otherwise."""
-    return Page(_sort(query, sort_keys), _limit(query.get("limit"), page_size), query.get("marker"))
+    """The page a list request asks for (at most ``page_size`` rows); newest first unless it
+    sorts otherwise."""
+    sort = tuple(_sort(query, sort_keys))
+    return Page(sort, _limit(query.get("limit"), page_size), query.get("marker"))
 
 
 def _sort(query: Mapping[str, str], allowed: Collection[str]) -> list[SortKey]:

@@ -25,9 +25,7 @@ def list_messages(request: Request, call: Call = Depends(call)) -> dict[str, Any
     filters = {name: query[name] for name in FILTERS if name in query}
     if "resource_type" in filters:
         filters["resource_type"] = filters["resource_type"].upper()
-    rows = call.hearth.list_messages_page(
-        page.sort, context=call.context, filters=filters, limit=page.limit, marker=page.marker
-    )
+    rows = call.hearth.list_messages_page(page, filters=filters, context=call.context)
     document: dict[str, Any] = {"messages": [views.detail(call, row) for row in rows]}
     next_links = shapes.next_links(call, "messages", rows, page.limit, query)
     if next_links:

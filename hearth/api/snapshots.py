@@ -82,13 +82,11 @@ def _listing(request: Request, call: Call, *, extended: bool) -> dict[str, Any]:
     if call.at_least(versions.SNAPSHOT_LIST_METADATA_FILTER):
         metadata = listing.metadata_filter(query.get("metadata"))
     rows = call.hearth.list_snapshots_page(
-        page.sort,
-        context=call.context,
-        all_projects=query_flag(query.get("all_tenants")),
+        page,
         filters={name: query[name] for name in FILTERS if name in query},
         metadata=metadata,
-        limit=page.limit,
-        marker=page.marker,
+        all_projects=query_flag(query.get("all_tenants")),
+        context=call.context,
     )
     document: dict[str, Any] = {
         "snapshots": [views.detail(call, row, extended=extended) for row in rows]

@@ -7,9 +7,6 @@ header makes a create safe to retry: the same key and body return the first volu
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
@@ -20,7 +17,7 @@ from hearth.api import listing, schemas, versions
 from hearth.api.calls import Call, body_object, call, json_body, query_flag
 from hearth.api.views import shapes
 from hearth.api.views import volumes as views
-from hearth.db import volumes
+from hearth.db import rows, volumes
 from hearth.service import idempotency, requests
 
 router = APIRouter(tags=["volumes"])
@@ -46,10 +43,13 @@ def list_volumes_detail(request: Request, call: Call = Depends(call)) -> dict[st
 def volumes_summary(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
     """How many volumes the caller has and their total size (3.12)."""
     call.require(versions.VOLUME_SUMMARY)
-    rows = call.hearth.list_volumes_page(
-        _scoped(volumes.Filters(), request, call), [("id", False)], context=call.context
+    found = call.hearth.list_volumes_page(
+        rows.Page(sort=(("id", False),)),
+        all_projects=query_flag(request.query_params.get("all_tenants")),
+        context=call.context,
     )
-    return {"volume-summary": {"total_count": len(rows), "total_size": sum(v.size for v in rows)}}
+    total_size = sum(v.size for v in found)
+    return {"volume-summary": {"total_count": len(found), "total_size": total_size}}
 
 
 @router.post("/volumes", status_code=202, openapi_extra=schemas.body("volume_create"))
@@ -62,9 +62,7 @@ def create_volume(
     _refuse_unsupported(body)
     key = None
     if idempotency_key:
-        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
-        ttl = call.hearth.services.settings.api.idempotency_ttl
-        key = idempotency.Key(idempotency_key, digest, ttl)
+        key = idempotency.Key(idempotency_key, fingerprint=idempotency.fingerprint(body))
     fields = {name: body.get(name) for name in (*CREATE_FIELDS, *SOURCE_FIELDS)}
     fields.update(_legacy_names(body))
     volume = call.hearth.create_volume(
@@ -134,45 +132,30 @@ def _listing(request: Request, call: Call, view: Any) -> dict[str, Any]:
     query = request.query_params
     settings = call.hearth.services.settings.api
     page = listing.page(query, volumes.SORT_KEYS, settings.page_size)
-    rows = call.hearth.list_volumes_page(
-        _scoped(_filters(query), request, call),
-        page.sort,
+    found = call.hearth.list_volumes_page(
+        page,
+        filters=_filters(query),
+        metadata=listing.metadata_filter(query.get("metadata")),
+        all_projects=query_flag(query.get("all_tenants")),
         context=call.context,
-        limit=page.limit,
-        marker=page.marker,
     )
-    document: dict[str, Any] = {"volumes": [view(call, row) for row in rows]}
-    next_links = shapes.next_links(call, "volumes", rows, page.limit, query)
+    document: dict[str, Any] = {"volumes": [view(call, row) for row in found]}
+    next_links = shapes.next_links(call, "volumes", found, page.limit, query)
     if next_links:
         document["volumes_links"] = next_links
     return document
 
 
-def _filters(query: Any) -> volumes.Filters:
-    bootable = query.get("bootable")
-    size = query.get("size")
-    return volumes.Filters(
-        name=query.get("name"),
-        status=query.get("status"),
-        availability_zone=query.get("availability_zone"),
-        bootable=None if bootable is None else query_flag(bootable),
-        size=None if size is None else _size_filter(size),
-        metadata=listing.metadata_filter(query.get("metadata")),
-    )
-
-
-def _size_filter(value: str) -> int:
-    return requests.integer("size", value)
-
-
-def _scoped(filters: volumes.Filters, request: Request, call: Call) -> volumes.Filters:
-    """Admins see every project with ``all_tenants``, else their own, like everyone."""
-    everyone = _all_projects(request, call)
-    return dataclasses.replace(filters, project_id=None if everyone else call.context.project_id)
-
-
-def _all_projects(request: Request, call: Call) -> bool:
-    return call.context.is_admin and query_flag(request.query_params.get("all_tenants"))
+def _filters(query: Any) -> dict[str, Any]:
+    """The column filters a volume list asks for (the ones given)."""
+    filters: dict[str, Any] = {
+        name: query[name] for name in ("name", "status", "availability_zone") if name in query
+    }
+    if "bootable" in query:
+        filters["bootable"] = query_flag(query["bootable"])
+    if "size" in query:
+        filters["size"] = requests.integer("size", query["size"])
+    return filters
 
 
 def _legacy_names(body: dict[str, Any]) -> dict[str, Any]:

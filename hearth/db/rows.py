@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
@@ -98,6 +99,16 @@ def delete(session: Session, model: type[Any], row_id: str) -> None:
 
 SortKey = tuple[str, bool]
 """A column name and whether the order is descending."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which slice of a list to read: in ``sort`` order, after the row whose id is
+    ``marker``, at most ``limit`` rows (None: all of them). See :func:`page`."""
+
+    sort: tuple[SortKey, ...]
+    limit: int | None = None
+    marker: str | None = None
 
 
 def page(

@@ -57,7 +57,7 @@ def new_image(session: Session, context: RequestContext, request: ImageRequest) 
 
 def find(session: Session, context: RequestContext, id_or_name: str) -> models.Image:
     """The image the caller means: by id, else by a name only one visible image has."""
-    scope = None if context.is_admin else context.project_id
+    scope = context.visible_project
     image = images.find(session, id_or_name, project_id=scope)
     if image is not None:
         return image
@@ -85,9 +85,7 @@ def for_volume(session: Session, context: RequestContext, id_or_name: str) -> in
 
 def for_upload(session: Session, context: RequestContext, image_id: str) -> models.Image:
     """The image an upload sends bytes to, by id: only its owner (or an admin) may."""
-    image = images.get(
-        session, image_id, project_id=None if context.is_admin else context.project_id
-    )
+    image = images.get(session, image_id, project_id=context.visible_project)
     if not context.is_admin and image.owner != context.project_id:
         raise errors.ImageNotFound(image_id=image_id)  # visible (public) is not writable
     return image

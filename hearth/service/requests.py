@@ -51,7 +51,7 @@ def new_volume(
     row and the request spec the scheduler places it by."""
     if _single_source(request) == "backup_id":
         raise errors.SourceNotSupported(source="a backup")
-    scope = None if context.is_admin else context.project_id
+    scope = context.visible_project
     source: models.Volume | models.Snapshot | None = None
     source_size: int | None = None
     source_volume: models.Volume | None = None
@@ -183,7 +183,7 @@ def begin_snapshot_delete(
 
 
 def _scope(context: RequestContext) -> str | None:
-    return None if context.is_admin else context.project_id
+    return context.visible_project
 
 
 def _single_source(request: VolumeRequest) -> str | None:

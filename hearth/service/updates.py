@@ -24,7 +24,7 @@ def update_volume(
     session: Session, context: RequestContext, volume_id: str, changes: Mapping[str, Any]
 ) -> models.Volume:
     """Change a volume's name, description and (replacing it) metadata."""
-    volume = volumes.get_for_update(session, volume_id, project_id=_scope(context))
+    volume = volumes.get_for_update(session, volume_id, project_id=context.visible_project)
     fields = _text_changes(changes)
     if "metadata" in changes:
         fields["volume_metadata"] = requests.metadata_dict(changes["metadata"])
@@ -42,7 +42,7 @@ def set_volume_metadata(
     replace: bool,
 ) -> dict[str, str]:
     """Merge (or with ``replace``, substitute) metadata items; returns all of them."""
-    volume = volumes.get_for_update(session, volume_id, project_id=_scope(context))
+    volume = volumes.get_for_update(session, volume_id, project_id=context.visible_project)
     given = requests.metadata_dict(metadata)
     merged = given if replace else {**volume.volume_metadata, **given}
     volumes.update(session, volume_id, volume_metadata=merged)
@@ -53,7 +53,7 @@ def delete_volume_metadata(
     session: Session, context: RequestContext, volume_id: str, key: str
 ) -> None:
     """Remove one metadata item; raises MetadataKeyNotFound when it is absent."""
-    volume = volumes.get_for_update(session, volume_id, project_id=_scope(context))
+    volume = volumes.get_for_update(session, volume_id, project_id=context.visible_project)
     if key not in volume.volume_metadata:
         raise errors.MetadataKeyNotFound(kind="Volume", resource_id=volume_id, key=key)
     remaining = {k: v for k, v in volume.volume_metadata.items() if k != key}
@@ -64,7 +64,7 @@ def update_snapshot(
     session: Session, context: RequestContext, snapshot_id: str, changes: Mapping[str, Any]
 ) -> None:
     """Change a snapshot's name and description."""
-    snapshots.get(session, snapshot_id, project_id=_scope(context))
+    snapshots.get(session, snapshot_id, project_id=context.visible_project)
     fields = _text_changes(changes)
     if "metadata" in changes:
         fields["snapshot_metadata"] = requests.metadata_dict(changes["metadata"])
@@ -103,7 +103,3 @@ def _text_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
 def _require_admin(context: RequestContext, action: str) -> None:
     if not context.is_admin:
         raise errors.Forbidden(action=action)
-
-
-def _scope(context: RequestContext) -> str | None:
-    return None if context.is_admin else context.project_id

@@ -30,11 +30,11 @@ def next_links(
     call: Call,
     collection: str,
     items: Sequence[Any],
-    limit: int,
+    limit: int | None,
     query: Mapping[str, str],
 ) -> list[dict[str, str]]:
     """A "next" link when the page is full (there may be more), else nothing."""
-    if not items or len(items) < limit:
+    if not items or limit is None or len(items) < limit:
         return []
     params = {key: value for key, value in query.items() if key != "marker"}
     params["marker"] = items[-1].id

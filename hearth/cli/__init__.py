@@ -1,0 +1,82 @@
+"""The ``hearth`` command: the library facade from a shell.
+
+``hearth [--data-dir D] [--config F] [--format table|json] GROUP COMMAND ...`` where GROUP is
+``volume``, ``snapshot``, ``image``, ``type``, ``message``, ``backend`` or ``db``; ``hearth
+serve`` runs the services. Errors print one readable line on stderr and exit 1; a create
+that ends in ``error`` prints its user message and exits 1 too.
+
+This module is the root group (the global options, the error rendering); each group of
+commands has its module (``volumes``, ``snapshots``, ``images``, ``types``, ``messages``,
+``backends``, ``db``, ``serve``), what they print is ``output``, the ``--wait`` bar
+``progress``, and what they share (the options, the Hearth they open) ``options``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+
+from hearth import errors
+from hearth.cli import backends, db, images, messages, serve, snapshots, types, volumes
+from hearth.cli.options import Options
+from hearth.context import RequestContext
+
+
+class HearthGroup(click.Group):
+    """Turns Hearth's errors into one readable line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except errors.HearthError as exc:
+            click.echo(f"Error: {exc.user_message}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=HearthGroup)
+@click.option("--data-dir", envvar="HEARTH_DATA_DIR", help="Data directory [./hearth-data].")
+@click.option("--config", "config_file", envvar="HEARTH_CONFIG", help="TOML settings file.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--project", default=None, help="Act as a member of this project (not admin).")
+@click.option("--user", default="admin", help="User id recorded on what you create.")
+@click.option("-v", "--verbose", is_flag=True, help="Log what Hearth does.")
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    data_dir: str | None,
+    config_file: str | None,
+    fmt: str,
+    project: str | None,
+    user: str,
+    verbose: bool,
+) -> None:
+    """Hearth: block-storage volumes on this machine."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    options = Options(data_dir, config_file, fmt)
+    if project is not None:
+        options.context = RequestContext(user_id=user, project_id=project)
+    ctx.obj = options
+
+
+for command in (
+    volumes.volume,
+    snapshots.snapshot,
+    serve.serve,
+    images.image,
+    types.volume_type,
+    messages.message,
+    backends.backend,
+    db.db,
+):
+    cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the ``hearth`` command."""
+    cli()

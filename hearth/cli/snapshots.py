@@ -1,0 +1,60 @@
+"""``hearth snapshot create | list | show | delete``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import click
+
+from hearth.cli import output
+from hearth.cli.options import Options, pass_options
+from hearth.db import statuses
+
+
+@click.group()
+def snapshot() -> None:
+    """Create, inspect and delete snapshots."""
+
+
+@snapshot.command("create")
+@click.option("--volume", "volume_id", required=True, help="The volume to snapshot.")
+@click.option("--name")
+@click.option("--description")
+@pass_options
+def snapshot_create(
+    options: Options, volume_id: str, name: str | None, description: str | None
+) -> None:
+    """Snapshot a volume."""
+    with options.hearth() as hearth:
+        created = hearth.create_snapshot(volume_id, name=name, description=description)
+        output.emit(options, output.snapshot_view(created))
+        if created.status == statuses.SnapshotStatus.ERROR:
+            output.fail_with_messages(hearth, created.id)
+
+
+@snapshot.command("list")
+@click.option("--volume", "volume_id", help="Only snapshots of this volume.")
+@pass_options
+def snapshot_list(options: Options, volume_id: str | None) -> None:
+    """List snapshots."""
+    with options.hearth(serve=False) as hearth:
+        rows = [output.snapshot_view(s) for s in hearth.list_snapshots(volume_id=volume_id)]
+    output.emit_list(options, rows, output.SNAPSHOT_COLUMNS)
+
+
+@snapshot.command("show")
+@click.argument("snapshot_id")
+@pass_options
+def snapshot_show(options: Options, snapshot_id: str) -> None:
+    """Show one snapshot."""
+    with options.hearth(serve=False) as hearth:
+        output.emit(options, output.snapshot_view(hearth.get_snapshot(snapshot_id)))
+
+
+@snapshot.command("delete")
+@click.argument("snapshot_ids", nargs=-1, required=True)
+@pass_options
+def snapshot_delete(options: Options, snapshot_ids: Sequence[str]) -> None:
+    """Delete snapshots."""
+    with options.hearth() as hearth:
+        output.each(snapshot_ids, hearth.delete_snapshot)

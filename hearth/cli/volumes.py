@@ -1,0 +1,90 @@
+"""``hearth volume create | list | show | delete | path | extend``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from hearth.cli import output
+from hearth.cli.options import Options, pairs, pass_options
+from hearth.cli.progress import progress_bar
+from hearth.db import statuses
+
+
+@click.group()
+def volume() -> None:
+    """Create, inspect and delete volumes."""
+
+
+@volume.command("create")
+@click.option("--size", help="Size in GiB (default: the source's size).")
+@click.option("--snapshot", "snapshot_id", help="Create from this snapshot.")
+@click.option("--source-volume", "source_volid", help="Clone this volume.")
+@click.option("--image", "image_id", help="Create from this image.")
+@click.option("--name")
+@click.option("--description")
+@click.option("--type", "volume_type", help="Volume type name or id.")
+@click.option("--availability-zone")
+@click.option("--property", "properties", multiple=True, help="Metadata KEY=VALUE (repeatable).")
+@click.option("--wait", is_flag=True, help="Show the create's progress until it ends.")
+@pass_options
+def volume_create(
+    options: Options, /, properties: Sequence[str], wait: bool, **fields: Any
+) -> None:
+    """Create a volume and wait until it is available (or failed)."""
+    with options.hearth() as hearth:
+        with progress_bar(hearth, enabled=wait) as watch:
+            metadata = pairs(properties) or None
+            created = hearth.create_volume(metadata=metadata, on_created=watch, **fields)
+        output.emit(options, output.volume_view(created))
+        if created.status == statuses.VolumeStatus.ERROR:
+            output.fail_with_messages(hearth, created.id)
+
+
+@volume.command("list")
+@click.option("--name", help="Only volumes with this name.")
+@pass_options
+def volume_list(options: Options, name: str | None) -> None:
+    """List volumes."""
+    with options.hearth(serve=False) as hearth:
+        rows = [output.volume_view(v) for v in hearth.list_volumes(name=name)]
+    output.emit_list(options, rows, output.VOLUME_COLUMNS)
+
+
+@volume.command("show")
+@click.argument("volume_id")
+@pass_options
+def volume_show(options: Options, volume_id: str) -> None:
+    """Show one volume."""
+    with options.hearth(serve=False) as hearth:
+        output.emit(options, output.volume_view(hearth.get_volume(volume_id)))
+
+
+@volume.command("delete")
+@click.argument("volume_ids", nargs=-1, required=True)
+@pass_options
+def volume_delete(options: Options, volume_ids: Sequence[str]) -> None:
+    """Delete volumes (each must have no snapshots and not be creating)."""
+    with options.hearth() as hearth:
+        output.each(volume_ids, hearth.delete_volume)
+
+
+@volume.command("path")
+@click.argument("volume_id")
+@pass_options
+def volume_path(options: Options, volume_id: str) -> None:
+    """Print where a volume's bytes live on this host (to attach it, e.g. to a VM)."""
+    with options.hearth(serve=False) as hearth:
+        click.echo(str(hearth.volume_path(volume_id)))
+
+
+@volume.command("extend")
+@click.argument("volume_id")
+@click.argument("new_size")
+@pass_options
+def volume_extend(options: Options, volume_id: str, new_size: str) -> None:
+    """Grow a volume to NEW_SIZE GiB."""
+    with options.hearth() as hearth:
+        output.emit(options, output.volume_view(hearth.extend_volume(volume_id, new_size)))
