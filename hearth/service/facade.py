@@ -40,9 +40,8 @@ from hearth.db import (
 from hearth.db.rows import SortKey
 from hearth.image import cache, store
 from hearth.service import idempotency, image_requests, requests, updates, watch, wiring
-from hearth.volume import audit
+from hearth.volume import audit, failed_create, scheduling
 from hearth.volume.drivers import file
-from hearth.volume.flows import create_volume
 
 
 @dataclass(frozen=True)
@@ -143,9 +142,11 @@ class Hearth:
         if on_created is not None:
             on_created(self.get_volume(volume_id, context=ctx))
         try:
-            self.services.scheduler_api.create_volume(ctx, volume_id, request_spec, {})
+            self.services.scheduler_api.create_volume(
+                ctx, volume_id, request_spec, scheduling.FilterProperties()
+            )
         except errors.BusUnavailable as exc:
-            create_volume.error_out(self.services.db, ctx, volume_id, exc)
+            failed_create.error_out(self.services.db, ctx, volume_id, exc)
             raise
         if wait:
             self._watch.wait(
@@ -158,7 +159,7 @@ class Hearth:
         ctx: RequestContext,
         request: requests.VolumeRequest,
         key: idempotency.Key | None,
-    ) -> tuple[str, dict[str, Any] | None]:
+    ) -> tuple[str, scheduling.RequestSpec | None]:
         """The new volume's id and request spec; or an earlier volume's id and None."""
         with self.services.db.transaction() as session:
             earlier = key and idempotency.earlier_resource(session, ctx, key)

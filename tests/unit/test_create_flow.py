@@ -15,6 +15,7 @@ from hearth import errors
 from hearth.context import RequestContext
 from hearth.db import backends, models, snapshots, statuses, user_messages, volumes
 from hearth.service.facade import Hearth
+from hearth.volume import scheduling
 from hearth.volume.flows import create_volume
 from tests.fakes import FakeDriver
 
@@ -22,7 +23,7 @@ ADMIN = RequestContext(user_id="admin", project_id="admin", is_admin=True)
 
 
 class RecordingScheduler:
-    """Stands in for the scheduler's rpcapi: records each cast."""
+    """Stands in for the scheduler's rpcapi: records each cast as the bus would carry it."""
 
     def __init__(self, fail: bool = False) -> None:
         self.casts: list[dict[str, Any]] = []
@@ -32,13 +33,17 @@ class RecordingScheduler:
         self,
         context: RequestContext,
         volume_id: str,
-        request_spec: dict[str, Any],
-        filter_properties: dict[str, Any],
+        request_spec: scheduling.RequestSpec,
+        filter_properties: scheduling.FilterProperties,
     ) -> None:
         if self.fail:
             raise ConnectionError("broker unreachable")
         self.casts.append(
-            {"volume_id": volume_id, "spec": request_spec, "filters": filter_properties}
+            {
+                "volume_id": volume_id,
+                "spec": request_spec.to_json(),
+                "filters": filter_properties.to_json(),
+            }
         )
 
 
@@ -84,8 +89,8 @@ def run_flow(
         volume,
         allow_reschedule,
         ADMIN,
-        {"volume_id": volume.id},
-        {"retry": retry} if retry is not None else {},
+        scheduling.RequestSpec(volume.id, volume.size),
+        scheduling.FilterProperties.from_json({"retry": retry} if retry is not None else {}),
     )
     engine.run()
 
@@ -412,7 +417,8 @@ def test_flows_reuse_finished_flows_tasks_but_never_share_them_while_running(
     def loaded(volume: models.Volume) -> Any:
         engine = create_volume.get_flow(
             ADMIN, manager, hearth.services.db, manager.driver, None, "local",
-            volume, False, ADMIN, {"volume_id": volume.id}, {},
+            volume, False, ADMIN, scheduling.RequestSpec(volume.id, volume.size),
+            scheduling.FilterProperties(),
         )  # fmt: skip
         engine.compile()
         return engine
@@ -433,7 +439,7 @@ def test_a_flow_given_another_driver_gets_tasks_built_with_that_driver(hearth: H
     def create_task(driver: Any) -> Any:
         engine = create_volume.get_flow(
             ADMIN, manager, hearth.services.db, driver, None, "local",
-            creating_volume(hearth), False, ADMIN, {}, {},
+            creating_volume(hearth), False, ADMIN, None, scheduling.FilterProperties(),
         )  # fmt: skip
         engine.run()  # done: its tasks go back to the pool
         engine.compile()
