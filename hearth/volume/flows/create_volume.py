@@ -51,7 +51,7 @@ def get_flow(
     filter_properties: scheduling.FilterProperties,
     image_volume_cache: Any | None = None,
 ) -> Any:
-    """Constructs and returns the manager entrypoint flow.
+    """The flow that creates ``volume`` on this backend (``host``), loaded, not yet run.
 
     The flow does, in order:
 
@@ -61,15 +61,18 @@ def get_flow(
        may send the request back to the scheduler: only with rescheduling allowed, a
        request spec, and an attempt the scheduler counted (``filter_properties.retry``).
     3. Read the row and its source into a ``VolumeSpec`` (``ExtractVolumeSpecTask``).
-    4. Queue ``volume.create.start`` and record the journal step ``started``.
+    4. Queue ``volume.create.start`` and record the journal step ``started``
+       (``NotifyVolumeActionTask``).
     5. Make the volume on the backend from the spec and store the driver's model update
        with the journal step ``made`` (``CreateVolumeFromSpecTask``).
-    6. Mark the volume ``available`` and queue ``volume.create.end``.
+    6. Mark the volume ``available`` and queue ``volume.create.end``
+       (``CreateVolumeOnFinishTask``).
     7. Load the flow into a serial engine with the request (context, volume, request spec,
        filter properties) in its store.
 
-    Returns that engine, not yet run. ``manager`` is the volume manager (its image tools
-    serve creates from images); None builds tasks that are not reused.
+    ``manager`` is the volume manager (its image tools serve creates from images; None
+    builds tasks that are not reused); ``context`` is the caller's, ``reschedule_context``
+    the one the request goes back to the scheduler in.
     """
     collaborators = (db, driver, host, image_volume_cache)
     steady = task_pool.POOL.take(
