@@ -29,6 +29,7 @@ from hearth import config
 from hearth.context import RequestContext
 from hearth.db import models, statuses, volumes
 from hearth.service import wiring
+from hearth.volume import scheduling
 from hearth.volume.flows import create_volume
 from hearth.volume.manager import VolumeManager
 from tests.fakes import FakeDriver
@@ -50,7 +51,8 @@ def new_row(services: wiring.Services) -> models.Volume:
 
 
 def through_engine(manager: VolumeManager, volume: models.Volume) -> None:
-    manager.create_volume(CONTEXT, volume, {"volume_id": volume.id}, {}, allow_reschedule=False)
+    spec = scheduling.RequestSpec(volume.id, volume.size)
+    manager.create_volume(CONTEXT, volume, spec, allow_reschedule=False)
 
 
 @functools.cache
@@ -71,7 +73,7 @@ def plain_calls(manager: VolumeManager, volume: models.Volume) -> None:
     extract_ref, on_failure, extract_spec, notify, create, finish = tasks_of(manager)
     extract_ref.execute(CONTEXT, volume)
     on_failure.execute()
-    spec = extract_spec.execute(CONTEXT, volume, {})
+    spec = extract_spec.execute(CONTEXT, volume, None)
     notify.execute(CONTEXT, volume)
     create.execute(CONTEXT, volume, spec)
     finish.execute(CONTEXT, volume, spec)

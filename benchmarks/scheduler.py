@@ -31,6 +31,7 @@ from hearth.scheduler import filters, weighers
 from hearth.scheduler.manager import SchedulerManager
 from hearth.service import wiring
 from hearth.service.facade import Hearth
+from hearth.volume import scheduling
 from tests.fakes import FakeDriver
 
 ADMIN = RequestContext(user_id="bench", project_id="bench", is_admin=True)
@@ -83,7 +84,9 @@ def decisions(n: int, backend_count: int) -> tuple[float, float]:
             )
             start = time.perf_counter()
             for row in rows:
-                scheduler.place(row, {}, {"num_attempts": 1, "backends": []})
+                scheduler.place(
+                    row, scheduling.RequestSpec(row.id, row.size), scheduling.Attempts(1)
+                )
             through_db = n / (time.perf_counter() - start)
             with db.transaction() as session:
                 states = [
@@ -138,7 +141,8 @@ def creates(n: int, bus_url: str, direct: bool) -> float:
                     host="local",
                     availability_zone="nova",
                 )
-            manager.create_volume(ADMIN, row, {"volume_id": row.id}, {}, allow_reschedule=False)
+            spec = scheduling.RequestSpec(row.id, row.size)
+            manager.create_volume(ADMIN, row, spec, allow_reschedule=False)
             return "available"
 
         try:

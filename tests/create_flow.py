@@ -17,6 +17,7 @@ from hearth import errors
 from hearth.context import RequestContext
 from hearth.db import backends, models, statuses, user_messages, volumes
 from hearth.service.facade import Hearth
+from hearth.volume import scheduling
 from hearth.volume.flows import create_volume
 
 ADMIN = RequestContext(user_id="admin", project_id="admin", is_admin=True)
@@ -34,25 +35,29 @@ class RecordingScheduler:
         self,
         context: RequestContext,
         volume_id: str,
-        request_spec: dict[str, Any],
-        filter_properties: dict[str, Any],
+        request_spec: scheduling.RequestSpec,
+        filter_properties: scheduling.FilterProperties,
     ) -> None:
-        self.casts.append(
-            {"volume_id": volume_id, "spec": request_spec, "filters": filter_properties}
+        self.casts.append(  # as the bus would carry it
+            {
+                "volume_id": volume_id,
+                "spec": request_spec.to_json(),
+                "filters": filter_properties.to_json(),
+            }
         )
         if self.fail:
             raise errors.BusUnavailable(detail="broker unreachable")
 
 
 def retry_record(num_attempts: int = 1, backends: tuple[str, ...] = ()) -> dict[str, Any]:
-    """What the scheduler records of a create on its ``num_attempts``-th attempt, after
-    placing it on each of ``backends`` in turn."""
+    """The retry record of a create on its ``num_attempts``-th attempt (as the bus carries
+    it), whose earlier attempts failed on ``backends``."""
     return {"num_attempts": num_attempts, "backends": list(backends)}
 
 
-def filter_properties(retry: dict[str, Any] | None) -> dict[str, Any]:
+def filter_properties(retry: dict[str, Any] | None) -> scheduling.FilterProperties:
     """The flow's ``filter_properties``: with a retry record the flow may reschedule."""
-    return {"retry": retry} if retry is not None else {}
+    return scheduling.FilterProperties.from_json({"retry": retry} if retry is not None else {})
 
 
 def creating_volume(hearth: Hearth, **fields: Any) -> models.Volume:
@@ -93,7 +98,7 @@ def run_flow(
         volume,
         allow_reschedule,
         ADMIN,
-        {"volume_id": volume.id},
+        scheduling.RequestSpec(volume.id, volume.size),
         filter_properties(retry),
     )
     engine.run()

@@ -98,6 +98,9 @@ class Volume(Base):
     reschedule_count: Mapped[int] = mapped_column(Integer, default=0)
     """How many times a create of this volume was sent back to the scheduler."""
     last_reschedule_cause: Mapped[str | None] = mapped_column(Text)
+    backends_tried: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """The backends its create failed on, written with ``reschedule_count``: a create
+    placed again after its message was lost must not go back to them."""
     create_step: Mapped[str | None] = mapped_column(String(16))
     """How far the create got, written with the change it names: ``scheduled`` (host
     claimed), ``started`` (create.start queued), ``made`` (the backend holds the complete

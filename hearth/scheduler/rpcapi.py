@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from hearth import rpc
 from hearth.context import RequestContext
+from hearth.volume import scheduling
 
 TOPIC = "scheduler"
 VERSION = "1.0"
@@ -21,16 +20,17 @@ class SchedulerAPI:
         self,
         context: RequestContext,
         volume_id: str,
-        request_spec: dict[str, Any],
-        filter_properties: dict[str, Any],
+        request_spec: scheduling.RequestSpec,
+        filter_properties: scheduling.FilterProperties,
     ) -> None:
-        """Place a ``creating`` volume on a backend and have that backend create it."""
+        """Place a ``creating`` volume on a backend and have that backend create it (the
+        endpoint, ``scheduler.manager.SchedulerEndpoint``, turns the JSON back into values)."""
         self._bus.cast(
             TOPIC,
             "create_volume",
             context,
             VERSION,
             volume_id=volume_id,
-            request_spec=request_spec,
-            filter_properties=filter_properties,
+            request_spec=request_spec.to_json(),
+            filter_properties=filter_properties.to_json(),
         )

@@ -27,8 +27,7 @@ from hearth.context import RequestContext
 from hearth.db import backends, models, snapshots, statuses, volumes
 from hearth.db.rows import Page
 from hearth.service import catalog, idempotency, maintenance, requests, updates, watch, wiring
-from hearth.volume import audit
-from hearth.volume.flows import create_volume
+from hearth.volume import audit, failed_create, scheduling
 
 
 @dataclass(frozen=True)
@@ -132,9 +131,11 @@ class Hearth(catalog.Catalog):
         if on_created is not None:
             on_created(self.get_volume(volume_id, context=ctx))
         try:
-            self.services.scheduler_api.create_volume(ctx, volume_id, request_spec, {})
+            self.services.scheduler_api.create_volume(
+                ctx, volume_id, request_spec, scheduling.FilterProperties()
+            )
         except errors.BusUnavailable as exc:
-            create_volume.error_out(self.services.db, ctx, volume_id, exc)
+            failed_create.error_out(self.services.db, ctx, volume_id, exc)
             raise
         if wait:
             self._watch.until_volume_leaves(volume_id, statuses.CREATE_IN_PROGRESS)

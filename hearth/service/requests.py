@@ -19,7 +19,7 @@ from hearth.context import RequestContext
 from hearth.db import backends, models, snapshots, statuses, volume_types, volumes
 from hearth.image import info
 from hearth.service import image_requests
-from hearth.volume import request_spec
+from hearth.volume import scheduling
 
 MAX_NAME_LENGTH = 255
 SOURCE_FIELDS = ("snapshot_id", "source_volid", "image_id", "backup_id")
@@ -46,7 +46,7 @@ def new_volume(
     context: RequestContext,
     request: VolumeRequest,
     settings: config.Settings,
-) -> tuple[models.Volume, dict[str, Any]]:
+) -> tuple[models.Volume, scheduling.RequestSpec]:
     """Check a create request and insert its row (``creating``, not yet placed); returns the
     row and the request spec the scheduler places it by."""
     if _single_source(request) == "backup_id":
@@ -86,7 +86,7 @@ def new_volume(
         image_id=image.id if image is not None else None,
         volume_metadata=metadata_dict(request.metadata),
     )
-    spec = request_spec.build(
+    spec = scheduling.build(
         volume,
         volume_type,
         requested_zone=zone,

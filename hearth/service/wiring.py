@@ -22,7 +22,7 @@ from hearth import config, coordination, errors, notifications, rpc
 from hearth.db.session import Database
 from hearth.image import cache, convert, fetch, qemu, store
 from hearth.scheduler import rpcapi as scheduler_rpcapi
-from hearth.scheduler.manager import SchedulerManager
+from hearth.scheduler.manager import SchedulerEndpoint, SchedulerManager
 from hearth.volume import rpcapi as volume_rpcapi
 from hearth.volume.drivers import base, file
 from hearth.volume.flows import image_source
@@ -89,7 +89,9 @@ class Services:
         for name, manager in self.managers.items():
             self._servers.append(self.bus.serve(volume_rpcapi.topic(name), VolumeEndpoint(manager)))
         if self.scheduler is not None:
-            self._servers.append(self.bus.serve(scheduler_rpcapi.TOPIC, self.scheduler))
+            self._servers.append(
+                self.bus.serve(scheduler_rpcapi.TOPIC, SchedulerEndpoint(self.scheduler))
+            )
             self.scheduler.reconcile(self.settings.recovery, everything=True)
         if self.managers or self.scheduler is not None:
             self._ticker = threading.Thread(target=self._tick, name="heartbeat", daemon=True)

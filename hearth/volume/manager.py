@@ -26,7 +26,7 @@ from hearth.context import RequestContext
 from hearth.db import backends, models, snapshots, statuses, volumes
 from hearth.db.session import Database
 from hearth.image import cache
-from hearth.volume import reconcile
+from hearth.volume import reconcile, scheduling
 from hearth.volume.drivers import base
 from hearth.volume.flows import create_volume, image_source
 
@@ -100,8 +100,8 @@ class VolumeManager:
         self,
         context: RequestContext,
         volume: models.Volume,
-        request_spec: dict[str, Any] | None = None,
-        filter_properties: dict[str, Any] | None = None,
+        request_spec: scheduling.RequestSpec | None = None,
+        filter_properties: scheduling.FilterProperties | None = None,
         allow_reschedule: bool = True,
     ) -> None:
         """Create the volume of a ``creating`` row placed on this backend.
@@ -118,8 +118,8 @@ class VolumeManager:
         self,
         context: RequestContext,
         volume: models.Volume,
-        request_spec: dict[str, Any] | None,
-        filter_properties: dict[str, Any] | None,
+        request_spec: scheduling.RequestSpec | None,
+        filter_properties: scheduling.FilterProperties | None,
         allow_reschedule: bool,
     ) -> None:
         with self._source_lock(volume):
@@ -133,8 +133,8 @@ class VolumeManager:
                 volume,
                 allow_reschedule,
                 context,
-                request_spec or {},
-                filter_properties or {},
+                request_spec,
+                filter_properties or scheduling.FilterProperties(),
                 self.image_volume_cache,
             )
             try:
@@ -405,13 +405,18 @@ class VolumeEndpoint:
         filter_properties: dict[str, Any],
         allow_reschedule: bool = True,
     ) -> None:
+        """The scheduler's cast (``VolumeAPI.create_volume``): its JSON becomes values here."""
         with self.manager.db.read() as session:
             volume = volumes.find(session, volume_id)
         if volume is None:
             LOG.info("volume %s is gone; its create is dropped", volume_id)
             return
         self.manager.create_volume(
-            context, volume, request_spec, filter_properties, allow_reschedule
+            context,
+            volume,
+            scheduling.RequestSpec.from_json(request_spec),
+            scheduling.FilterProperties.from_json(filter_properties),
+            allow_reschedule,
         )
 
     def delete_volume(self, context: RequestContext, volume_id: str) -> None:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from hearth import config, errors, messages, notifications
 from hearth.context import RequestContext
 from hearth.db import backends, models, snapshots, statuses, volumes
-from hearth.volume import request_spec
+from hearth.volume import failed_create, scheduling
 from hearth.volume.drivers import base
 from hearth.volume.flows import create_volume
 
@@ -96,13 +96,12 @@ def _resume_create(
         manager.driver.delete_volume(ref)
         outcome = f"given up after {volume.create_resumes + 1} tries"
         error = errors.Interrupted(action="create", outcome=outcome)
-        create_volume.error_out(manager.db, context, volume.id, error, free_backend=True)
+        failed_create.error_out(manager.db, context, volume.id, error, free_backend=True)
         return "creates failed"
     with manager.db.transaction() as session:
         volumes.update(session, volume.id, create_resumes=volume.create_resumes + 1)
-        spec = request_spec.rebuild(session, volume)
-    retry = {"num_attempts": volume.reschedule_count + 1, "backends": [manager.host]}
-    manager.create_volume(context, volume, spec, {"retry": retry}, allow_reschedule=True)
+        spec, filter_properties = scheduling.rebuild(session, volume)
+    manager.create_volume(context, volume, spec, filter_properties, allow_reschedule=True)
     return "creates resumed"
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from hearth import rpc
 from hearth.context import RequestContext
+from hearth.volume import scheduling
 
 VERSION = "1.0"
 
@@ -29,8 +30,8 @@ class VolumeAPI:
         context: RequestContext,
         host: str,
         volume_id: str,
-        request_spec: dict[str, Any],
-        filter_properties: dict[str, Any],
+        request_spec: scheduling.RequestSpec,
+        filter_properties: scheduling.FilterProperties,
         allow_reschedule: bool = True,
     ) -> None:
         """Create a volume the scheduler placed on ``host``."""
@@ -39,8 +40,8 @@ class VolumeAPI:
             "create_volume",
             context,
             volume_id=volume_id,
-            request_spec=request_spec,
-            filter_properties=filter_properties,
+            request_spec=request_spec.to_json(),
+            filter_properties=filter_properties.to_json(),
             allow_reschedule=allow_reschedule,
         )
 

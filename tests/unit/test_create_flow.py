@@ -14,6 +14,7 @@ import pytest
 from hearth import errors
 from hearth.db import backends, models, snapshots, statuses, volumes
 from hearth.service.facade import Hearth
+from hearth.volume import scheduling
 from hearth.volume.flows import create_volume
 from tests.create_flow import (
     ADMIN,
@@ -358,7 +359,8 @@ def test_flows_reuse_finished_flows_tasks_but_never_share_them_while_running(
     def loaded(volume: models.Volume) -> Any:
         engine = create_volume.get_flow(
             ADMIN, manager, hearth.services.db, manager.driver, None, "local",
-            volume, False, ADMIN, {"volume_id": volume.id}, {},
+            volume, False, ADMIN, scheduling.RequestSpec(volume.id, volume.size),
+            scheduling.FilterProperties(),
         )  # fmt: skip
         engine.compile()
         return engine
@@ -379,7 +381,7 @@ def test_a_flow_given_another_driver_gets_tasks_built_with_that_driver(hearth: H
     def create_task(driver: Any) -> Any:
         engine = create_volume.get_flow(
             ADMIN, manager, hearth.services.db, driver, None, "local",
-            creating_volume(hearth), False, ADMIN, {}, {},
+            creating_volume(hearth), False, ADMIN, None, scheduling.FilterProperties(),
         )  # fmt: skip
         engine.run()  # done: its tasks go back to the pool
         engine.compile()

@@ -10,6 +10,7 @@ from taskflow.types import failure as ft
 from hearth import errors
 from hearth.db import images, models, statuses, volumes
 from hearth.service.facade import Hearth
+from hearth.volume import scheduling
 from hearth.volume.drivers import base
 from hearth.volume.flows import create_volume, sources
 from tests.create_flow import (
@@ -80,8 +81,8 @@ def test_on_failure_reschedule_revert_twice_is_safe(
             result=None,
             flow_failures=failures,
             volume=volume,
-            request_spec={},
-            filter_properties={},
+            request_spec=None,
+            filter_properties=scheduling.FilterProperties(),
         )
 
     assert status_of(hearth, volume.id) == "error"
@@ -109,8 +110,8 @@ def test_on_failure_reschedule_revert_clears_image_metadata_and_progress(
         result=None,
         flow_failures={"t": a_failure(errors.ImageChecksumMismatch(image_id="x"))},
         volume=volume,
-        request_spec={},
-        filter_properties={},
+        request_spec=None,
+        filter_properties=scheduling.FilterProperties(),
     )
 
     row = hearth.get_volume(volume.id)
@@ -133,8 +134,8 @@ def test_on_failure_reschedule_keeps_the_host_when_cleanup_fails(
         result=None,
         flow_failures={"t": a_failure(errors.BackendError(action="create the volume"))},
         volume=volume,
-        request_spec={"volume_id": volume.id},
-        filter_properties={"retry": {"num_attempts": 1}},
+        request_spec=scheduling.RequestSpec(volume.id, volume.size),
+        filter_properties=scheduling.FilterProperties(scheduling.Attempts(number=1)),
     )
 
     assert scheduler.casts == []  # never reschedule while leftovers remain here
@@ -160,7 +161,7 @@ def test_extract_volume_spec_names_the_source_type(
     volume = creating_volume(hearth, **fields)
     task = create_volume.ExtractVolumeSpecTask(hearth.services.db)
 
-    spec = task.execute(ADMIN, volume, {})
+    spec = task.execute(ADMIN, volume, None)
 
     assert task.provides == {"volume_spec"}
     assert spec.type == expected_type
@@ -205,14 +206,14 @@ def test_extract_volume_spec_refuses_a_source_on_another_backend(hearth: Hearth)
     volume = creating_volume(hearth, source_volid=parent.id)
 
     with pytest.raises(errors.Invalid, match="held by another backend"):
-        create_volume.ExtractVolumeSpecTask(hearth.services.db).execute(ADMIN, volume, {})
+        create_volume.ExtractVolumeSpecTask(hearth.services.db).execute(ADMIN, volume, None)
 
 
 def test_extract_volume_spec_revert_restores_the_source_status(hearth: Hearth) -> None:
     parent = hearth.create_volume(size=1)
     volume = creating_volume(hearth, source_volid=parent.id)
     task = create_volume.ExtractVolumeSpecTask(hearth.services.db)
-    spec = task.execute(ADMIN, volume, {})
+    spec = task.execute(ADMIN, volume, None)
     with hearth.services.db.transaction() as session:
         volumes.set_status(session, parent.id, statuses.VolumeStatus.EXTENDING)
 

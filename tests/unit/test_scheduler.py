@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hearth import errors
+from hearth import errors, rpc
 from hearth.db import backends, models
 from hearth.scheduler import filters, weighers
 from hearth.service.facade import Hearth
@@ -295,3 +295,39 @@ def test_thin_backends_are_over_subscribed_and_thick_ones_are_not(cluster: Heart
     with cluster.services.db.transaction() as session:
         limits = {row.name: row.capacity_limit_gb for row in backends.find_all(session)}
     assert limits == {"a": 300 * 20, "b": 200 * 20, "c": 100}
+
+
+class LostCasts:
+    """Stands in for a manager's scheduler api: every reschedule message is lost."""
+
+    def __init__(self) -> None:
+        self.lost = 0
+
+    def create_volume(self, *args: Any, **kwargs: Any) -> None:
+        self.lost += 1
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_a_create_whose_reschedule_was_lost_is_placed_again_on_a_backend_not_yet_tried(
+    cluster: Hearth, drivers: dict[str, FakeDriver], round_: int
+) -> None:
+    lost = LostCasts()
+    cluster.services.managers["a"].scheduler_rpcapi = lost
+    failing(errors.BackendError(action="create the volume"), drivers["a"])
+    scheduler = cluster.services.scheduler
+    assert scheduler is not None
+
+    # a has the most free capacity: the weigher prefers it every time
+    volume = cluster.create_volume(size=1, availability_zone="az1", wait=False)
+    assert rpc.wait_until(lambda: lost.lost == 1, timeout=10)
+    row = cluster.get_volume(volume.id)
+    assert (row.status, row.host, row.reschedule_count) == ("creating", None, 1)
+
+    assert scheduler.reconcile(cluster.services.settings.recovery, everything=True) == 1
+
+    assert rpc.wait_until(lambda: cluster.get_volume(volume.id).status != "creating", timeout=10)
+    placed = cluster.get_volume(volume.id)
+    assert (placed.status, placed.host, placed.reschedule_count) == ("available", "b", 1)
+    assert drivers["a"].calls.count("create_volume") == 1
+    assert volume.id not in drivers["a"].volumes
+    assert allocated(cluster) == {"a": 0, "b": 1, "c": 0}

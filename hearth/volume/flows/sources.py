@@ -1,17 +1,22 @@
-"""Per-source creators: one small function per kind of volume source.
+"""Volume sources: reading one from the rows, and one small creator per kind of source.
 
-``ExtractVolumeSpecTask`` turns a volume row into a :class:`VolumeSpec`;
-``CreateVolumeFromSpecTask`` looks its ``type`` up in :data:`CREATORS` and calls the creator,
-which asks the driver to make the volume and returns the driver's model update.
+``ExtractVolumeSpecTask`` turns a volume row and its source's row into a :class:`VolumeSpec`
+(:func:`read_spec`); ``CreateVolumeFromSpecTask`` looks its ``type`` up in :data:`CREATORS`
+and calls the creator, which asks the driver to make the volume and returns the driver's
+model update.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from hearth import errors
+from hearth.db import images, models, snapshots, statuses, volumes
 from hearth.db.session import Database
 from hearth.image import cache, info
 from hearth.volume.drivers import base
@@ -37,6 +42,76 @@ class VolumeSpec:
     image: info.ImageInfo | None = None
     """The image as it was when the create started (for the ``image`` type)."""
     backup_id: str | None = None
+
+
+def read_spec(session: Session, row: models.Volume) -> VolumeSpec:
+    """The spec of a ``creating`` volume row; a source that is missing, not ``available``
+    or held by another backend raises here, before anything is made."""
+    spec = VolumeSpec(
+        type="raw",
+        volume=base.VolumeRef(row.id, row.size, row.provider_location),
+        volume_name=row.name,
+        status=row.status,
+        image_id=row.image_id,
+        backup_id=row.backup_id,
+    )
+    if row.snapshot_id:
+        return _with_snapshot(session, spec, row)
+    if row.source_volid:
+        return _with_source_volume(session, spec, row)
+    if row.image_id:
+        return _with_image(session, spec, row.image_id)
+    if row.backup_id:
+        return dataclasses.replace(spec, type="backup")
+    return spec
+
+
+def _with_snapshot(session: Session, spec: VolumeSpec, row: models.Volume) -> VolumeSpec:
+    assert row.snapshot_id is not None
+    snapshot = snapshots.get(session, row.snapshot_id)
+    if snapshot.status != statuses.SnapshotStatus.AVAILABLE:
+        raise errors.SourceNotAvailable(
+            kind="Snapshot", source_id=snapshot.id, status=snapshot.status
+        )
+    parent = volumes.get(session, snapshot.volume_id)
+    _check_same_backend(row, parent.host, "snapshot", snapshot.id)
+    return dataclasses.replace(
+        spec,
+        type="snap",
+        source_snapshot=base.SnapshotRef(
+            snapshot.id, snapshot.volume_id, snapshot.volume_size, snapshot.provider_location
+        ),
+        source_bootable=parent.bootable,
+    )
+
+
+def _with_source_volume(session: Session, spec: VolumeSpec, row: models.Volume) -> VolumeSpec:
+    assert row.source_volid is not None
+    source = volumes.get(session, row.source_volid)
+    if source.status != statuses.VolumeStatus.AVAILABLE:
+        raise errors.SourceNotAvailable(kind="Volume", source_id=source.id, status=source.status)
+    _check_same_backend(row, source.host, "volume", source.id)
+    return dataclasses.replace(
+        spec,
+        type="source_vol",
+        source_volume=base.VolumeRef(source.id, source.size, source.provider_location),
+        source_volstatus=source.status,
+        source_bootable=source.bootable,
+    )
+
+
+def _with_image(session: Session, spec: VolumeSpec, image_id: str) -> VolumeSpec:
+    image = images.find(session, image_id)
+    if image is None:
+        raise errors.ImageNotAvailable(image_id=image_id, reason="it was deleted")
+    if image.status != statuses.ImageStatus.ACTIVE:
+        raise errors.ImageNotAvailable(image_id=image_id, reason=f"its status is '{image.status}'")
+    return dataclasses.replace(spec, type="image", image=info.from_row(image), source_bootable=True)
+
+
+def _check_same_backend(row: models.Volume, source_host: str | None, kind: str, sid: str) -> None:
+    if source_host != row.host:
+        raise errors.Invalid(reason=f"the {kind} {sid} is held by another backend")
 
 
 @dataclass(frozen=True)
