@@ -83,7 +83,8 @@ def back_up(
 
     ``snapshot_dir``: where the temporary snapshot is made (the volume's file system);
     None reads ``source`` in place, for a source nothing writes to. ``parent_snapshot``:
-    the snapshot the parent's backup kept (its ``kept_snapshot``). ``keep_snapshot``:
+    the snapshot the parent's backup kept (its ``kept_snapshot``, and no other file: windows
+    it shares with this snapshot are taken from the parent unread). ``keep_snapshot``:
     where to keep this backup's snapshot for the next incremental; only a reflink is
     kept, and removing a kept snapshot no longer needed is the caller's job.
     Raises BackupExists, BackupNotFound (the parent), BackupRepositoryError, BackendError
@@ -210,10 +211,12 @@ class _Run:
             return {}
         base_fd = os.open(parent_snapshot, os.O_RDONLY)
         try:
-            old = extents.extent_map(base_fd)
+            # a file of another size cannot be the parent's snapshot: trust the hashes
+            same_size = os.fstat(base_fd).st_size == self.parent.volume_size
+            old = extents.extent_map(base_fd) if same_size else None
         finally:
             os.close(base_fd)
-        new = extents.extent_map(fd)
+        new = extents.extent_map(fd) if old is not None else None
         if old is None or new is None:
             return {}
         self.detection = "extent-map"
