@@ -6,7 +6,7 @@ volume is 1.5 times its data). It lives on an XFS with reflink: without ``--dir`
 script, as root, makes and mounts its own on a sparse file through a direct-I/O loop
 device. Prints:
 
-1. full backup (``engine.back_up``: reflinked snapshot, 4 MiB chunks, zstd level 3, two
+1. full backup (``engine.back_up``: reflinked snapshot, 4 MiB chunks, zstd level 3, three
    worker threads, every object fsynced) against ``tar --sparse -c | zstd -T0`` (zstd's
    default level 3) into a file, fsynced. Target: <= 1.3x.
 2. incremental backups after 1% of the data changed: in 1 MiB writes, with the parent's

@@ -23,6 +23,7 @@ from hearth import errors
 BLOCK = 4096
 """Restore leaves an aligned all-zero block of this size unwritten, so it stays a hole."""
 _ZERO_BLOCK = bytes(BLOCK)
+_WRITE_STEP = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def unpack(backup_id: str, compression: str, key: str, stored: bytes | None) -> 
 def write_sparse(fd: int, data: bytes, offset: int) -> int:
     """Write ``data`` at ``offset`` except its aligned all-zero blocks (a fresh file reads
     zeros there already, and unwritten they stay holes). Returns the bytes written."""
-    if data.find(_ZERO_BLOCK) < 0:  # the common case: no zero block at all, one write
+    if data.find(_ZERO_BLOCK) < 0:  # the common case: no zero block at all
         _write_all(fd, memoryview(data), offset)
         return len(data)
     view = memoryview(data)
@@ -124,5 +125,6 @@ def write_sparse(fd: int, data: bytes, offset: int) -> int:
 
 def _write_all(fd: int, view: memoryview, offset: int) -> None:
     while view:
-        done = os.pwrite(fd, view, offset)
+        # in steps of 1 MiB: measured faster into the page cache than one 4 MiB write
+        done = os.pwrite(fd, view[:_WRITE_STEP], offset)
         view, offset = view[done:], offset + done

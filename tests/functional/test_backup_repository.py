@@ -1,7 +1,7 @@
 """The backup repository on real files: backups, restores, verify and delete.
 
-Volumes are sparse files of tens of MiB in the temporary directory (ext4: the snapshot is a
-sparse copy), or on the session's XFS (the snapshot is a reflink and incrementals compare
+Volumes are sparse files of tens of MiB in the temporary directory (on ext4 the snapshot is
+a sparse copy), or on the session's XFS (the snapshot is a reflink and incrementals compare
 extent maps). Every restore is compared byte for byte with the volume it was taken from.
 """
 
@@ -85,7 +85,7 @@ def test_a_full_backup_restores_every_byte_of_data_at_the_start_middle_and_end(
     restored = restore.restore(repository, "full", target)
     assert digest(target) == digest(volume)
     assert restored.volume_size == VOLUME == target.stat().st_size
-    assert result.snapshot == "copy" and result.change_detection == "full"
+    assert result.snapshot != "none" and result.change_detection == "full"
     assert result.bytes_read == 5 * CHUNK  # of 16 windows: the holes were never read
     assert [p.name for p in tmp_path.iterdir() if "snapshot" in p.name] == []
 
