@@ -1,7 +1,7 @@
-"""Backing a volume file up into a repository, and restoring a backup into a file.
+"""Backing a volume file up into a repository: the data path of a backup.
 
-Called by the backup service (back up) and by the create flow's ``backup`` source
-(restore); both move bytes between a file and a ``drivers.base.BackupRepository``.
+Called by the backup service with the volume's file and a ``drivers.base.BackupRepository``
+(the way back, into a new volume, is ``restore.py``).
 
 A backup reads a temporary snapshot of the volume (``snapshot.temporary``) in fixed,
 aligned windows of ``chunk_size`` bytes, only those holding data (``extents``). The main
@@ -13,8 +13,6 @@ extent maps show unchanged since the parent's kept snapshot; without that snapsh
 read every data window and store only those whose hash is new. The manifest is written
 last and commits the backup; a backup that fails leaves only unreferenced chunks, which
 the next ``catalog.collect_garbage`` frees.
-
-Restoring is ``restore.py``'s.
 """
 
 from __future__ import annotations
