@@ -33,7 +33,8 @@ Kind = Literal["chunk", "manifest"]
 
 
 class BackupRepository(abc.ABC):
-    """A store of immutable objects of two kinds, each named by a key of ``[0-9a-z-]``."""
+    """A store of immutable objects of two kinds. Keys are 1-128 lowercase letters, digits,
+    ``-`` and ``_`` (chunk keys: hex digits); a driver refuses others with InvalidInput."""
 
     name: str
     """How logs and messages name the repository (never a host path)."""
