@@ -36,19 +36,24 @@ Each class carries what the rest of Hearth needs to act on a failure:
     │   ├── MessageNotFound
     │   ├── MetadataKeyNotFound
     │   ├── MethodNotInVersion             a route the negotiated microversion lacks
-    │   └── BackendNotFound
+    │   ├── BackendNotFound
+    │   └── BackupNotFound                 no manifest in the repository has that id
     ├── VersionNotAcceptable         406  an API microversion this build does not serve
     ├── Conflict                     409
     │   ├── InvalidStatus                 the resource is not in a status that allows this
     │   ├── VolumeHasSnapshots
     │   ├── ImageInUse                    volumes are being created from the image
     │   ├── DuplicateName
-    │   └── IdempotencyKeyReused          a create's key was used for another request
+    │   ├── IdempotencyKeyReused          a create's key was used for another request
+    │   ├── BackupExists                  the repository already holds a backup of that id
+    │   └── BackupHasDependents           incremental backups still depend on the backup
     ├── PreconditionFailed           412  an If-Match header no longer matches
     ├── ConfigError                  500  settings rejected at start-up
     ├── BackendBusy                  500  another process already serves this backend
     ├── NoValidBackend               500  the scheduler found no backend for a volume
     ├── Interrupted                  500  work cut short by a crash and not resumed
+    ├── BackupCorrupt                500  a backup's chunk or manifest is missing or fails its hash
+    ├── BackupRepositoryError        500  reading or writing the backup repository failed
     ├── DatabaseUnavailable          503  the database cannot be reached or is locked
     ├── BusUnavailable               503  the message broker cannot take a message
     └── BackendError                 500  the backend failed; another backend may succeed
@@ -281,6 +286,13 @@ class BackendNotFound(NotFound):
     message = "Backend {backend} is not configured."
 
 
+class BackupNotFound(NotFound):
+    """The backup repository holds no manifest with the requested backup id."""
+
+    code = "backup_not_found"
+    message = "Backup {backup_id} could not be found."
+
+
 class Conflict(HearthError):
     """The request conflicts with the current state of a resource."""
 
@@ -327,6 +339,20 @@ class IdempotencyKeyReused(Conflict):
     )
 
 
+class BackupExists(Conflict):
+    """A backup was to be written under an id whose manifest the repository already holds."""
+
+    code = "backup_exists"
+    message = "Backup {backup_id} already exists in the repository."
+
+
+class BackupHasDependents(Conflict):
+    """A backup cannot be deleted while incremental backups are built on it (as Cinder)."""
+
+    code = "backup_has_dependents"
+    message = "Cannot delete backup {backup_id}: incremental backup(s) {children} depend on it."
+
+
 class PreconditionFailed(HearthError):
     """A conditional request (If-Match) no longer matches the resource."""
 
@@ -361,6 +387,21 @@ class Interrupted(HearthError):
 
     code = "interrupted"
     message = "The {action} was interrupted by a service restart: {outcome}."
+
+
+class BackupCorrupt(HearthError):
+    """A backup's data is damaged: a chunk is missing or does not hash to its key, or its
+    manifest cannot be read. Terminal: no other backend holds another copy."""
+
+    code = "backup_corrupt"
+    message = "Backup {backup_id} is corrupt: {reason}."
+
+
+class BackupRepositoryError(HearthError):
+    """Reading or writing the backup repository failed (I/O, no space, unreachable mount)."""
+
+    code = "backup_repository_error"
+    message = "The backup repository failed to {action}."
 
 
 class BusUnavailable(HearthError):

@@ -1,0 +1,1 @@
+"""Backup repositories: one module per kind of store, each a ``base.BackupRepository``."""
