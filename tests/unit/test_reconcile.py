@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
-from hearth import config, rpc
+from hearth import config
 from hearth.db import backends, models, snapshots, statuses, volumes
 from hearth.service.facade import Hearth
 from tests.conftest import Sent, make_settings, open_hearth
 from tests.fakes import FakeDriver, FakeVolume
+from tests.waiting import wait_until
 
 GiB = 1 << 30
 
@@ -258,7 +259,7 @@ def test_a_create_whose_request_never_reached_the_scheduler_is_placed_at_start(
 
     hearth = restart()
 
-    assert rpc.wait_until(
+    assert wait_until(
         lambda: row(hearth, lost.id).status not in statuses.CREATE_IN_PROGRESS,  # type: ignore[union-attr]
         timeout=10,
     )

@@ -17,7 +17,7 @@ import httpx
 import openstack.connection
 import pytest
 
-from hearth import rpc
+from tests.waiting import wait_until
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -39,7 +39,7 @@ class Served:
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONWARNINGS": "ignore"},
             )
-        assert rpc.wait_until(self._answers, timeout=60), self.log.read_text()
+        assert wait_until(self._answers, timeout=60), self.log.read_text()
 
     def _answers(self) -> bool:
         try:
@@ -130,7 +130,7 @@ def wait_snapshot(served: Served, name: str) -> None:
         shown = openstack_cli(served, "volume", "snapshot", "show", name)
         return bool(shown["status"] == "available")
 
-    assert rpc.wait_until(available, timeout=60)
+    assert wait_until(available, timeout=60)
 
 
 def test_the_openstack_client_creates_snapshots_copies_clones_and_deletes(
@@ -156,12 +156,12 @@ def test_the_openstack_client_creates_snapshots_copies_clones_and_deletes(
         assert served.volume_file(copy["id"]).read_bytes()[:7] == b"from v1"
     openstack_quiet(served, "volume", "snapshot", "delete", "s1")
     openstack_quiet(served, "volume", "delete", "v2", "v3")
-    assert rpc.wait_until(
+    assert wait_until(
         lambda: [v["Name"] for v in openstack_cli(served, "volume", "list")] == ["v1"],
         timeout=60,
     )
     openstack_quiet(served, "volume", "delete", "v1")
-    assert rpc.wait_until(lambda: not openstack_cli(served, "volume", "list"), timeout=60)
+    assert wait_until(lambda: not openstack_cli(served, "volume", "list"), timeout=60)
     assert not served.volume_file(v1["id"]).exists()
 
 
@@ -170,12 +170,12 @@ def test_the_cinder_client_creates_lists_shows_and_deletes(served: Served) -> No
     volume_id = next(
         line.split("|")[2].strip() for line in created.splitlines() if line.startswith("| id ")
     )
-    assert rpc.wait_until(lambda: "available" in cinder(served, "show", volume_id), timeout=60)
+    assert wait_until(lambda: "available" in cinder(served, "show", volume_id), timeout=60)
 
     assert "c1" in cinder(served, "list")
     assert served.volume_file(volume_id).stat().st_size == 1 << 30
     cinder(served, "delete", volume_id)
-    assert rpc.wait_until(lambda: "c1" not in cinder(served, "list"), timeout=60)
+    assert wait_until(lambda: "c1" not in cinder(served, "list"), timeout=60)
 
 
 # openstacksdk warns about its own internals (InfluxDB support, _compute_attributes)
