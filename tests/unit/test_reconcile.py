@@ -185,6 +185,8 @@ def test_an_extend_that_crashed_settles_on_what_the_backend_holds(
     assert found is not None
     assert (found.status, found.size) == ("available", 3 if grown else 1)
     assert claims(hearth) == found.size  # recounted from the rows
+    settled = "volume.resize.end" if grown else "volume.resize.error"
+    assert [n.event_type for n in Sent(hearth).received()] == [settled]
     messages = hearth.list_messages(resource_id=volume.id)
     if grown:
         assert messages == []
