@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import socket
 import threading
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -10,7 +12,7 @@ import pytest
 
 from hearth import bus as message_bus
 from hearth import errors
-from hearth.bus import envelope, memory
+from hearth.bus import broker, envelope, memory
 from hearth.context import RequestContext
 
 CONTEXT = RequestContext(user_id="u", project_id="p")
@@ -90,3 +92,34 @@ def test_a_malformed_message_is_dropped_and_the_server_keeps_serving() -> None:
     finally:
         bus.close()
     assert [args for _, args in recorder.calls] == [{"size": 2}]
+
+
+@pytest.fixture
+def silent_broker() -> Iterator[int]:
+    """A port that takes connections and never answers: a broker gone silent, as on the far
+    side of a network cut (the kernel completes each connection; nothing reads it)."""
+    with socket.create_server(("127.0.0.1", 0), backlog=16) as listener:
+        yield int(listener.getsockname()[1])
+
+
+@pytest.mark.parametrize("scheme", ["amqp", "redis"])
+def test_a_cast_to_a_silent_broker_fails_in_bounded_time_instead_of_hanging(
+    silent_broker: int, scheme: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(broker, "BROKER_TIMEOUT", 0.3)
+    monkeypatch.setattr(broker, "CAST_RETRIES", {"max_retries": 1, "interval_start": 0})
+    bus = message_bus.Bus(f"{scheme}://127.0.0.1:{silent_broker}//", namespace="silent")
+    result: dict[str, BaseException] = {}
+
+    def cast() -> None:
+        try:
+            bus.cast("topic", "record", CONTEXT, "1.0", size=1)
+        except errors.BusUnavailable as exc:
+            result["error"] = exc
+
+    caster = threading.Thread(target=cast, daemon=True)
+    caster.start()
+    caster.join(15)
+    assert not caster.is_alive(), "the cast is still waiting on the silent broker"
+    bus.close()  # (not before: it would wait for the cast's connection)
+    assert isinstance(result.get("error"), errors.BusUnavailable)
