@@ -139,6 +139,9 @@ class NotificationSettings(_Section):
     """The topic exchange notifications are published to."""
     topic: str = "notifications"
     """Routing keys are ``<topic>.info`` and ``<topic>.error``."""
+    sent_retention_seconds: float = Field(default=3600.0, gt=0)
+    """Seconds a delivered notification stays in the outbox before the relay purges it
+    (default 3600)."""
 
 
 class ImageSettings(_Section):

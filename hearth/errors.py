@@ -56,6 +56,7 @@ Each class carries what the rest of Hearth needs to act on a failure:
     ├── BackupRepositoryError        500  reading or writing the backup repository failed
     ├── DatabaseUnavailable          503  the database cannot be reached or is locked
     ├── BusUnavailable               503  the message broker cannot take a message
+    ├── MalformedMessage             500  a bus message that is not a Hearth envelope
     └── BackendError                 500  the backend failed; another backend may succeed
         ├── BackendFull                   no space left on the backend
         ├── BackendSourceMissing          the backend lacks the data a source row promises
@@ -410,6 +411,13 @@ class BusUnavailable(HearthError):
     status = 503
     code = "bus_unavailable"
     message = "The message bus is unavailable; try again later."
+
+
+class MalformedMessage(HearthError):
+    """A message taken off the bus is not an envelope Hearth can read (it is dropped)."""
+
+    code = "malformed_message"
+    message = "A bus message was malformed: {reason}"
 
 
 class DatabaseUnavailable(HearthError):

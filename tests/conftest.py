@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from hearth import config, notifications, rpc
+from hearth import config, notifications
 from hearth.context import RequestContext
 from hearth.service import wiring
 from hearth.service.facade import Hearth
 from tests.fakes import FakeDriver
+from tests.waiting import wait_until
 
 IN_CI = os.environ.get("CI") == "true"
 
@@ -80,11 +81,11 @@ class Sent:
 
     def received(self, event_type: str | None = None) -> list[notifications.Notification]:
         # a worker delivers right after its commit, which a caller may see first
-        assert rpc.wait_until(self._bus.idle, timeout=10)
+        assert wait_until(self._bus.idle, timeout=10)
         return self._memory.received(event_type)
 
     def clear(self) -> None:
-        assert rpc.wait_until(self._bus.idle, timeout=10)
+        assert wait_until(self._bus.idle, timeout=10)
         self._memory.clear()
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hearth import rpc
+from tests.waiting import wait_until
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -42,7 +42,7 @@ class Served:
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONWARNINGS": "ignore"},
             )
-        assert rpc.wait_until(self._answers, timeout=60), self.log.read_text()
+        assert wait_until(self._answers, timeout=60), self.log.read_text()
 
     def _answers(self) -> bool:
         try:

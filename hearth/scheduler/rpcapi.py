@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hearth import rpc
+from hearth import bus as message_bus
 from hearth.context import RequestContext
 from hearth.volume import scheduling
 
@@ -13,7 +13,7 @@ VERSION = "1.0"
 class SchedulerAPI:
     """Sends requests to whichever process runs the scheduler."""
 
-    def __init__(self, bus: rpc.Bus) -> None:
+    def __init__(self, bus: message_bus.Bus) -> None:
         self._bus = bus
 
     def create_volume(

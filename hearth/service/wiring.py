@@ -18,7 +18,8 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from hearth import config, coordination, errors, notifications, rpc
+from hearth import bus as message_bus
+from hearth import config, coordination, errors, notifications
 from hearth.db.session import Database
 from hearth.image import cache, convert, fetch, qemu, store
 from hearth.scheduler import rpcapi as scheduler_rpcapi
@@ -39,7 +40,7 @@ class Services:
     settings: config.Settings
     db: Database
     locks: coordination.Locks
-    bus: rpc.Bus
+    bus: message_bus.Bus
     relay: notifications.Relay
     scheduler_api: scheduler_rpcapi.SchedulerAPI
     volume_api: volume_rpcapi.VolumeAPI
@@ -51,7 +52,7 @@ class Services:
     unserved_drivers: dict[str, base.VolumeDriver] = field(default_factory=dict)
     """Drivers of configured backends this process does not serve (see :meth:`driver_for`)."""
     started: bool = False
-    _servers: list[rpc.Server] = field(default_factory=list)
+    _servers: list[message_bus.Server] = field(default_factory=list)
     _stop_ticking: threading.Event = field(default_factory=threading.Event)
     _ticker: threading.Thread | None = None
     _drivers_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -144,7 +145,7 @@ def build(
     backends: Collection[str] | None = None,
     extra_notification_drivers: Sequence[notifications.NotificationDriver] = (),
     drivers: Mapping[str, base.VolumeDriver] | None = None,
-    bus: rpc.Bus | None = None,
+    bus: message_bus.Bus | None = None,
 ) -> Services:
     """Wire one process's components from settings (nothing is started yet).
 
@@ -155,7 +156,7 @@ def build(
     (several roles built apart in one process); the caller closes it.
     """
     shared_bus = bus
-    bus = shared_bus or rpc.Bus(
+    bus = shared_bus or message_bus.Bus(
         settings.bus.url,
         namespace=settings.bus.namespace,
         workers=settings.bus.workers,
@@ -179,7 +180,9 @@ def build(
                 section.url or settings.bus.url, exchange=section.exchange, topic=section.topic
             )
         )
-    relay = notifications.Relay(db, sinks)
+    relay = notifications.Relay(
+        db, sinks, sent_retention=settings.notifications.sent_retention_seconds
+    )
     locks = coordination.Locks(settings.lock_url)
     scheduler_api = scheduler_rpcapi.SchedulerAPI(bus)
     volume_api = volume_rpcapi.VolumeAPI(bus)

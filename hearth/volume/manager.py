@@ -26,6 +26,7 @@ from hearth.context import RequestContext
 from hearth.db import backends, models, snapshots, statuses, volumes
 from hearth.db.session import Database
 from hearth.image import cache
+from hearth.notifications import events
 from hearth.volume import reconcile, scheduling
 from hearth.volume.drivers import base
 from hearth.volume.flows import create_volume, image_source
@@ -152,7 +153,7 @@ class VolumeManager:
         with self.locks.hold(coordination.volume_delete_lock(volume_id)):
             with self.db.transaction() as session:
                 volume = volumes.get(session, volume_id)
-                notifications.emit_volume(session, volume, "delete.start")
+                notifications.emit_volume(session, volume, events.VOLUME_DELETE.start)
             try:
                 self.driver.delete_volume(base.VolumeRef(volume.id, volume.size))
             except errors.HearthError as exc:
@@ -161,7 +162,7 @@ class VolumeManager:
                 )
                 return
             with self.db.transaction() as session:
-                notifications.emit_volume(session, volume, "delete.end")
+                notifications.emit_volume(session, volume, events.VOLUME_DELETE.end)
                 volumes.delete(session, volume_id)
                 backends.release(session, self.host, volume.size)
             self.locks.forget(coordination.volume_delete_lock(volume_id))
@@ -176,6 +177,9 @@ class VolumeManager:
     def _snapshot(self, context: RequestContext, snapshot_id: str) -> None:
         with self.db.transaction() as session:
             snapshot = snapshots.get(session, snapshot_id)
+            notifications.emit_snapshot(
+                session, snapshot, events.SNAPSHOT_CREATE.start, host=self.host
+            )
         try:
             update = self.driver.create_snapshot(_snapshot_ref(snapshot))
         except errors.HearthError as exc:
@@ -193,11 +197,8 @@ class VolumeManager:
                 **fields,
             ):
                 row = snapshots.get(session, snapshot_id)
-                notifications.emit(
-                    session,
-                    "snapshot.create.end",
-                    notifications.snapshot_usage(row),
-                    publisher_id=f"volume.{self.host}",
+                notifications.emit_snapshot(
+                    session, row, events.SNAPSHOT_CREATE.end, host=self.host
                 )
         self.stats_changed()
 
@@ -211,6 +212,9 @@ class VolumeManager:
         with self.locks.hold(coordination.snapshot_delete_lock(snapshot_id)):
             with self.db.transaction() as session:
                 snapshot = snapshots.get(session, snapshot_id)
+                notifications.emit_snapshot(
+                    session, snapshot, events.SNAPSHOT_DELETE.start, host=self.host
+                )
             try:
                 self.driver.delete_snapshot(_snapshot_ref(snapshot))
             except errors.HearthError as exc:
@@ -219,11 +223,8 @@ class VolumeManager:
                 )
                 return
             with self.db.transaction() as session:
-                notifications.emit(
-                    session,
-                    "snapshot.delete.end",
-                    notifications.snapshot_usage(snapshot),
-                    publisher_id=f"volume.{self.host}",
+                notifications.emit_snapshot(
+                    session, snapshot, events.SNAPSHOT_DELETE.end, host=self.host
                 )
                 snapshots.delete(session, snapshot_id)
             self.locks.forget(coordination.snapshot_delete_lock(snapshot_id))
@@ -258,6 +259,7 @@ class VolumeManager:
     def _extend(self, context: RequestContext, volume_id: str, new_size: int) -> None:
         with self.db.transaction() as session:
             volume = volumes.get(session, volume_id)
+            notifications.emit_volume(session, volume, events.VOLUME_RESIZE.start)
         try:
             self.driver.extend_volume(base.VolumeRef(volume.id, volume.size), new_size)
         except errors.HearthError as exc:
@@ -273,7 +275,9 @@ class VolumeManager:
                 expected=[statuses.VolumeStatus.EXTENDING],
                 size=new_size,
             ):
-                notifications.emit_volume(session, volumes.get(session, volume_id), "resize.end")
+                notifications.emit_volume(
+                    session, volumes.get(session, volume_id), events.VOLUME_RESIZE.end
+                )
         self.stats_changed()
 
     def report_stats(self) -> base.BackendStats:
@@ -360,16 +364,18 @@ class VolumeManager:
         action: messages.Action,
         error: errors.HearthError,
     ) -> None:
+        """Leave the resource in its failed status, with a user message and the operation's
+        ``.error`` event, in one transaction."""
         LOG.error("%s %s failed on backend %s: %s", action, resource_id, self.host, error)
-        failed_status = {
-            messages.Action.DELETE_VOLUME: statuses.VolumeStatus.ERROR_DELETING,
-            messages.Action.EXTEND_VOLUME: statuses.VolumeStatus.ERROR_EXTENDING,
-            messages.Action.CREATE_SNAPSHOT: statuses.SnapshotStatus.ERROR,
-            messages.Action.DELETE_SNAPSHOT: statuses.SnapshotStatus.ERROR_DELETING,
-        }[action]
-        repository = volumes if resource_type == "VOLUME" else snapshots
+        failed_status, operation = FAILURES[action]
         with self.db.transaction() as session:
-            repository.set_status(session, resource_id, failed_status)
+            if resource_type == "VOLUME":
+                if volumes.set_status(session, resource_id, failed_status):
+                    volume = volumes.get(session, resource_id)
+                    notifications.emit_volume(session, volume, operation.error)
+            elif snapshots.set_status(session, resource_id, failed_status):
+                snapshot = snapshots.get(session, resource_id)
+                notifications.emit_snapshot(session, snapshot, operation.error, host=self.host)
             messages.record_failure(
                 session,
                 context,
@@ -378,6 +384,19 @@ class VolumeManager:
                 resource_id=resource_id,
                 error=error,
             )
+
+
+FAILURES = {
+    messages.Action.DELETE_VOLUME: (statuses.VolumeStatus.ERROR_DELETING, events.VOLUME_DELETE),
+    messages.Action.EXTEND_VOLUME: (statuses.VolumeStatus.ERROR_EXTENDING, events.VOLUME_RESIZE),
+    messages.Action.CREATE_SNAPSHOT: (statuses.SnapshotStatus.ERROR, events.SNAPSHOT_CREATE),
+    messages.Action.DELETE_SNAPSHOT: (
+        statuses.SnapshotStatus.ERROR_DELETING,
+        events.SNAPSHOT_DELETE,
+    ),
+}
+"""What ``_record_failure`` does per action: the status a failure leaves, and the operation
+whose ``.error`` event reports it."""
 
 
 def _snapshot_ref(snapshot: models.Snapshot) -> base.SnapshotRef:

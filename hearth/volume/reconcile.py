@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from hearth import config, errors, messages, notifications
 from hearth.context import RequestContext
 from hearth.db import backends, models, snapshots, statuses, volumes
+from hearth.notifications import events
 from hearth.volume import failed_create, scheduling
 from hearth.volume.drivers import base
 from hearth.volume.flows import create_volume
@@ -118,9 +119,11 @@ def _settle_extend(manager: VolumeManager, volume: models.Volume, context: Reque
             size=new_size,
         ):
             return "extends already settled"
+        settled = volumes.get(session, volume.id)
         if grown:
-            notifications.emit_volume(session, volumes.get(session, volume.id), "resize.end")
+            notifications.emit_volume(session, settled, events.VOLUME_RESIZE.end)
         else:
+            notifications.emit_volume(session, settled, events.VOLUME_RESIZE.error)
             messages.record_failure(
                 session,
                 context,

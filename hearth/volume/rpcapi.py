@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hearth import rpc
+from hearth import bus as message_bus
 from hearth.context import RequestContext
 from hearth.volume import scheduling
 
@@ -22,7 +22,7 @@ def topic(backend: str) -> str:
 class VolumeAPI:
     """Sends work to the manager of a backend, wherever it runs."""
 
-    def __init__(self, bus: rpc.Bus) -> None:
+    def __init__(self, bus: message_bus.Bus) -> None:
         self._bus = bus
 
     def create_volume(

@@ -16,12 +16,12 @@ import pytest
 from kombu.connection import Connection
 from kombu.entity import Exchange, Queue
 
-from hearth import rpc
 from hearth.db import models
 from hearth.service.facade import Hearth
 from tests.brokers import broker_problem
 from tests.conftest import make_settings, open_hearth, require
 from tests.fakes import FakeDriver
+from tests.waiting import wait_until
 
 BROKERS = [
     pytest.param(("amqp", "guest:guest@", 5672, "//"), id="rabbitmq"),
@@ -182,7 +182,7 @@ def test_every_notification_arrives_once_after_a_broker_outage(
             }
             return len(seen) == 2 * len(created)
 
-        assert rpc.wait_until(all_arrived, timeout=120)
+        assert wait_until(all_arrived, timeout=120)
         with hearth.services.db.read() as session:
             written = {
                 entry.message_id

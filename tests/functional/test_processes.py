@@ -22,7 +22,8 @@ from typing import Any
 
 import pytest
 
-from hearth import config, errors, rpc
+from hearth import bus as message_bus
+from hearth import config, errors
 from hearth.context import RequestContext
 from hearth.db import backends, models
 from hearth.db.session import Database
@@ -31,6 +32,7 @@ from hearth.service.facade import Hearth
 from tests.brokers import broker_problem
 from tests.conftest import require
 from tests.db_backends import fresh_postgres_database
+from tests.waiting import wait_until
 
 BACKENDS = ("b1", "b2", "b3")
 DOWN_AFTER = 2.0
@@ -73,7 +75,7 @@ class Cluster(abc.ABC):
                 name in rows and (rows[name].reported_at or recent) > recent for name in names
             )
 
-        assert rpc.wait_until(fresh, timeout), f"backends {names} did not report"
+        assert wait_until(fresh, timeout), f"backends {names} did not report"
 
 
 class ProcessCluster(Cluster):
@@ -127,7 +129,7 @@ class InProcessCluster(Cluster):
 
     def __init__(self, tmp_path: Path, values: dict[str, Any]) -> None:
         self.settings = config.load(data_dir=tmp_path, overrides=values, environ={})
-        self.bus = rpc.Bus("memory://", workers=4)
+        self.bus = message_bus.Bus("memory://", workers=4)
         self.parts: dict[str, wiring.Services] = {}
         self._start("scheduler", roles={"scheduler"})
         for name in BACKENDS:
@@ -196,7 +198,7 @@ def test_a_killed_manager_is_avoided_and_does_its_queued_work_when_it_returns(
     cluster.kill("b2")
     on_b2 = next(v for v in first if v.host == "b2")
     client.delete_volume(on_b2.id, wait=False)  # waits in b2's queue
-    assert rpc.wait_until(lambda: silent(client, "b2"), timeout=30)
+    assert wait_until(lambda: silent(client, "b2"), timeout=30)
 
     later = [client.create_volume(size=1) for _ in range(4)]
     assert {v.status for v in later} == {"available"}
@@ -212,7 +214,7 @@ def test_a_killed_manager_is_avoided_and_does_its_queued_work_when_it_returns(
             return True
         return False
 
-    assert rpc.wait_until(deleted, timeout=60)
+    assert wait_until(deleted, timeout=60)
     assert not (tmp_path / "b2" / "volumes" / f"volume-{on_b2.id}").exists()
     cluster.wait_reported(("b2",))
     with client.services.db.transaction() as session:

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from hearth import errors, rpc
+from hearth import errors
 from hearth.db import statuses, volumes
 from hearth.service.facade import Hearth
 from hearth.volume.drivers import base
 from tests.conftest import make_settings, open_hearth
 from tests.fakes import FakeDriver
+from tests.waiting import wait_until
 
 
 class GatedDriver(FakeDriver):
@@ -89,7 +90,7 @@ def test_a_delete_while_the_backend_makes_the_volume_is_refused_then_works(
     assert (row.status, row.host) == ("creating", "local")
 
     driver.gate.set()
-    assert rpc.wait_until(lambda: hearth.get_volume(volume.id).status == "available", 10)
+    assert wait_until(lambda: hearth.get_volume(volume.id).status == "available", 10)
     consistent(hearth, driver)
     hearth.delete_volume(volume.id)
     with pytest.raises(errors.VolumeNotFound):

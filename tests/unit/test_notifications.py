@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
-from hearth import notifications, rpc
-from hearth.db import outbox
+from hearth import notifications
+from hearth.db import models, outbox
 from hearth.db.session import Database
+from tests.waiting import wait_until
 
 
 class FlakyDriver:
@@ -78,7 +81,7 @@ def test_a_failing_driver_delays_delivery_but_keeps_the_order(db: Database) -> N
 
         flaky.broken = False
         emit(db, "3")
-        assert rpc.wait_until(lambda: not relay.backlog, timeout=10)
+        assert wait_until(lambda: not relay.backlog, timeout=10)
     finally:
         relay.stop()
 
@@ -115,7 +118,7 @@ def test_entries_left_by_an_earlier_process_are_delivered_first(db: Database) ->
     relay = notifications.Relay(db, [memory])
     relay.start()
     try:
-        assert rpc.wait_until(lambda: not relay.backlog, timeout=10)
+        assert wait_until(lambda: not relay.backlog, timeout=10)
         emit(db, "new")
     finally:
         relay.stop()
@@ -141,18 +144,35 @@ def test_deliveries_are_marked_sent_in_batches(db: Database) -> None:
 
 def test_the_background_relay_purges_what_it_delivered_long_ago(db: Database) -> None:
     memory = notifications.MemoryDriver()
-    relay = notifications.Relay(db, [memory], mark_interval=0.05)
+    relay = notifications.Relay(db, [memory], mark_interval=0.05, purge_interval=0.05)
     relay.start()
     try:
-        for n in range(5):
-            emit(db, str(n))
+        emit(db, "old")
+        emit(db, "recent")
+        assert wait_until(lambda: sent_entries(db) == ["old", "recent"], timeout=10)
+        with db.transaction() as session:  # as if "old" had been delivered two hours ago
+            session.execute(
+                sa.update(models.OutboxEntry)
+                .where(models.OutboxEntry.payload["n"].as_string() == "old")
+                .values(sent_at=models.utcnow() - timedelta(hours=2))
+            )
+
+        assert wait_until(lambda: sent_entries(db) == ["recent"], timeout=10)
     finally:
         relay.stop()
 
-    assert [x.payload["n"] for x in memory.received()] == ["0", "1", "2", "3", "4"]
-    assert relay.purge() == 0  # delivered just now: kept for an hour
-    with db.transaction() as session:
-        assert outbox.pending(session, limit=10) == []  # every one marked sent
+    assert [x.payload["n"] for x in memory.received()] == ["old", "recent"]
+
+
+def sent_entries(db: Database) -> list[str]:
+    """The payloads of the entries marked sent and not purged, oldest first."""
+    with db.read() as session:
+        entries = session.scalars(
+            sa.select(models.OutboxEntry)
+            .where(models.OutboxEntry.sent_at.is_not(None))
+            .order_by(models.OutboxEntry.seq)
+        )
+        return [entry.payload["n"] for entry in entries]
 
 
 def test_concurrent_commits_deliver_each_notification_exactly_once(db: Database) -> None:

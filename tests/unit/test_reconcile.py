@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
-from hearth import config, rpc
+from hearth import config
 from hearth.db import backends, models, snapshots, statuses, volumes
 from hearth.service.facade import Hearth
 from tests.conftest import Sent, make_settings, open_hearth
 from tests.fakes import FakeDriver, FakeVolume
+from tests.waiting import wait_until
 
 GiB = 1 << 30
 
@@ -184,6 +185,8 @@ def test_an_extend_that_crashed_settles_on_what_the_backend_holds(
     assert found is not None
     assert (found.status, found.size) == ("available", 3 if grown else 1)
     assert claims(hearth) == found.size  # recounted from the rows
+    settled = "volume.resize.end" if grown else "volume.resize.error"
+    assert [n.event_type for n in Sent(hearth).received()] == [settled]
     messages = hearth.list_messages(resource_id=volume.id)
     if grown:
         assert messages == []
@@ -258,7 +261,7 @@ def test_a_create_whose_request_never_reached_the_scheduler_is_placed_at_start(
 
     hearth = restart()
 
-    assert rpc.wait_until(
+    assert wait_until(
         lambda: row(hearth, lost.id).status not in statuses.CREATE_IN_PROGRESS,  # type: ignore[union-attr]
         timeout=10,
     )

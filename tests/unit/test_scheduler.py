@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
-from hearth import errors, rpc
+from hearth import errors
 from hearth.db import backends, models
 from hearth.scheduler import filters, weighers
 from hearth.service.facade import Hearth
 from tests.conftest import make_settings, open_hearth
 from tests.fakes import FakeDriver
+from tests.waiting import wait_until
 
 NOW = models.utcnow()
 
@@ -319,13 +320,13 @@ def test_a_create_whose_reschedule_was_lost_is_placed_again_on_a_backend_not_yet
 
     # a has the most free capacity: the weigher prefers it every time
     volume = cluster.create_volume(size=1, availability_zone="az1", wait=False)
-    assert rpc.wait_until(lambda: lost.lost == 1, timeout=10)
+    assert wait_until(lambda: lost.lost == 1, timeout=10)
     row = cluster.get_volume(volume.id)
     assert (row.status, row.host, row.reschedule_count) == ("creating", None, 1)
 
     assert scheduler.reconcile(cluster.services.settings.recovery, everything=True) == 1
 
-    assert rpc.wait_until(lambda: cluster.get_volume(volume.id).status != "creating", timeout=10)
+    assert wait_until(lambda: cluster.get_volume(volume.id).status != "creating", timeout=10)
     placed = cluster.get_volume(volume.id)
     assert (placed.status, placed.host, placed.reschedule_count) == ("available", "b", 1)
     assert drivers["a"].calls.count("create_volume") == 1

@@ -11,10 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from hearth import rpc
 from hearth.api import server
 from hearth.service.facade import Hearth
 from tests.conftest import make_settings, open_hearth
+from tests.waiting import wait_until
 
 
 class Api:
@@ -34,7 +34,7 @@ class Api:
 
     def wait_for(self, check: Callable[[], bool], timeout: float = 30) -> None:
         """Wait until ``check()`` holds (polling, as a client would)."""
-        assert rpc.wait_until(check, timeout=timeout), "condition not reached in time"
+        assert wait_until(check, timeout=timeout), "condition not reached in time"
 
     def volume_status(self, client: httpx.Client, volume_id: str) -> str | None:
         """The volume's status, or None once it is gone."""

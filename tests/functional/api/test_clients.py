@@ -10,8 +10,8 @@ from typing import Any
 import openstack.connection
 import pytest
 
-from hearth import rpc
 from tests.served import Served, openstack_env, run_client, served
+from tests.waiting import wait_until
 
 __all__ = ["served"]  # fixture, imported for pytest
 
@@ -57,7 +57,7 @@ def wait_snapshot(served: Served, name: str) -> None:
         shown = openstack_cli(served, "volume", "snapshot", "show", name)
         return bool(shown["status"] == "available")
 
-    assert rpc.wait_until(available, timeout=60)
+    assert wait_until(available, timeout=60)
 
 
 def test_the_openstack_client_creates_snapshots_copies_clones_and_deletes(
@@ -84,12 +84,12 @@ def test_the_openstack_client_creates_snapshots_copies_clones_and_deletes(
             assert made.read(7) == b"from v1"
     openstack_quiet(served, "volume", "snapshot", "delete", "s1")
     openstack_quiet(served, "volume", "delete", "v2", "v3")
-    assert rpc.wait_until(
+    assert wait_until(
         lambda: [v["Name"] for v in openstack_cli(served, "volume", "list")] == ["v1"],
         timeout=60,
     )
     openstack_quiet(served, "volume", "delete", "v1")
-    assert rpc.wait_until(lambda: not openstack_cli(served, "volume", "list"), timeout=60)
+    assert wait_until(lambda: not openstack_cli(served, "volume", "list"), timeout=60)
     assert not served.volume_file(v1["id"]).exists()
 
 
@@ -98,12 +98,12 @@ def test_the_cinder_client_creates_lists_shows_and_deletes(served: Served) -> No
     volume_id = next(
         line.split("|")[2].strip() for line in created.splitlines() if line.startswith("| id ")
     )
-    assert rpc.wait_until(lambda: "available" in cinder(served, "show", volume_id), timeout=60)
+    assert wait_until(lambda: "available" in cinder(served, "show", volume_id), timeout=60)
 
     assert "c1" in cinder(served, "list")
     assert served.volume_file(volume_id).stat().st_size == 1 << 30
     cinder(served, "delete", volume_id)
-    assert rpc.wait_until(lambda: "c1" not in cinder(served, "list"), timeout=60)
+    assert wait_until(lambda: "c1" not in cinder(served, "list"), timeout=60)
 
 
 # openstacksdk warns about its own internals (InfluxDB support, _compute_attributes)

@@ -1,10 +1,12 @@
-"""Usage notifications: written to the outbox with the change they report, then relayed.
+"""The notification relay: delivers committed outbox entries to the drivers, then purges them.
 
-``emit`` adds a notification to the caller's transaction (so a status change and the event
-that reports it commit together, or neither does). The :class:`Relay` delivers committed
-entries, in order, to the configured drivers (log, in-memory, a broker)
-and marks them sent. A driver that fails only delays delivery: the entry stays pending and
-the relay retries with backoff. Nothing here can fail a create.
+``emit`` (``hearth.notifications.events``) writes an entry in the transaction of the change
+it reports; the database hands each commit's entries to :meth:`Relay.wake`, and the relay
+delivers them, in order, to every driver (``hearth.notifications.drivers``) and marks them
+sent. A driver that fails only delays delivery: the entry stays pending and the relay's
+thread retries with backoff. Nothing here can fail the operation that emitted. The same
+thread drops entries delivered more than ``sent_retention`` seconds ago, every
+``purge_interval`` seconds.
 """
 
 from __future__ import annotations
@@ -14,216 +16,19 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Protocol
-
-from kombu.connection import Connection
-from kombu.entity import Exchange, Queue
-from sqlalchemy.orm import Session
+from datetime import timedelta
 
 from hearth.db import models, outbox
 from hearth.db import session as db_session
+from hearth.notifications.drivers import Notification, NotificationDriver
 
 LOG = logging.getLogger(__name__)
-SENT_RETENTION = timedelta(hours=1)
 RECENT_DELIVERIES = 10_000
-BROKER_TIMEOUT = 5.0
-"""Seconds a broker delivery may wait on its connection (connect, read, write)."""
-
-
-def volume_usage(volume: models.Volume) -> dict[str, Any]:
-    """The usage payload of a volume, with the keys OpenStack consumers know."""
-    return {
-        "volume_id": volume.id,
-        "display_name": volume.name,
-        "tenant_id": volume.project_id,
-        "user_id": volume.user_id,
-        "size": volume.size,
-        "volume_type": volume.volume_type_id,
-        "availability_zone": volume.availability_zone,
-        "status": volume.status,
-        "host": volume.host,
-        "created_at": _iso(volume.created_at),
-        "launched_at": _iso(volume.launched_at),
-        "snapshot_id": volume.snapshot_id,
-        "source_volid": volume.source_volid,
-        "image_id": volume.image_id,
-    }
-
-
-def snapshot_usage(snapshot: models.Snapshot) -> dict[str, Any]:
-    """The usage payload of a snapshot."""
-    return {
-        "snapshot_id": snapshot.id,
-        "display_name": snapshot.name,
-        "tenant_id": snapshot.project_id,
-        "user_id": snapshot.user_id,
-        "volume_id": snapshot.volume_id,
-        "volume_size": snapshot.volume_size,
-        "status": snapshot.status,
-        "created_at": _iso(snapshot.created_at),
-    }
-
-
-def emit(
-    session: Session,
-    event_type: str,
-    payload: dict[str, Any],
-    *,
-    publisher_id: str,
-    priority: str = "INFO",
-) -> None:
-    """Queue a notification in the caller's transaction."""
-    outbox.add(
-        session,
-        event_type=event_type,
-        priority=priority,
-        publisher_id=publisher_id,
-        payload=payload,
-    )
-
-
-def emit_volume(session: Session, volume: models.Volume, event_suffix: str) -> None:
-    """Queue ``volume.<event_suffix>`` with the volume's usage payload as it is now."""
-    session.flush()
-    priority = "ERROR" if event_suffix.endswith(".error") else "INFO"
-    emit(
-        session,
-        f"volume.{event_suffix}",
-        volume_usage(volume),
-        publisher_id=f"volume.{volume.host or 'unscheduled'}",
-        priority=priority,
-    )
-
-
-@dataclass(frozen=True)
-class Notification:
-    """One delivered notification, as drivers receive it."""
-
-    message_id: str
-    event_type: str
-    priority: str
-    publisher_id: str
-    payload: dict[str, Any]
-    timestamp: datetime
-
-
-class NotificationDriver(Protocol):
-    """Somewhere notifications go. ``deliver`` raises to have the delivery retried."""
-
-    def deliver(self, notification: Notification) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class LogDriver:
-    """Writes one log line per notification."""
-
-    def deliver(self, notification: Notification) -> None:
-        LOG.info(
-            "notification %s %s %s",
-            notification.event_type,
-            notification.message_id,
-            notification.payload,
-        )
-
-    def close(self) -> None:
-        pass
-
-
-class MemoryDriver:
-    """Keeps notifications in memory: for tests and for programs that embed Hearth."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._received: list[Notification] = []
-
-    def deliver(self, notification: Notification) -> None:
-        with self._lock:
-            self._received.append(notification)
-
-    def received(self, event_type: str | None = None) -> list[Notification]:
-        """What arrived so far, optionally only one event type."""
-        with self._lock:
-            return [n for n in self._received if event_type in (None, n.event_type)]
-
-    def clear(self) -> None:
-        """Forget what arrived."""
-        with self._lock:
-            self._received.clear()
-
-    def close(self) -> None:
-        pass
-
-
-class BrokerDriver:
-    """Publishes notifications to a topic exchange on a broker, the way OpenStack services
-    do: routing key ``<topic>.<priority>`` (``notifications.info``), JSON bodies with
-    ``message_id``, ``publisher_id``, ``event_type``, ``priority``, ``payload`` and
-    ``timestamp``. The queues ``<topic>.info`` and ``<topic>.error`` are declared (durable),
-    so nothing is dropped before a consumer binds. Fails fast: the relay retries."""
-
-    def __init__(self, url: str, *, exchange: str = "hearth", topic: str = "notifications") -> None:
-        self._url = url
-        self._topic = topic
-        self._exchange = Exchange(exchange, type="topic", durable=True)
-        self._queues = {
-            priority: Queue(
-                f"{topic}.{priority}", self._exchange, routing_key=f"{topic}.{priority}"
-            )
-            for priority in ("info", "error")
-        }
-        self._lock = threading.Lock()
-        self._connection: Connection | None = None
-        self._producer: Any = None
-
-    def deliver(self, notification: Notification) -> None:
-        priority = notification.priority.lower()
-        body = {
-            "message_id": notification.message_id,
-            "publisher_id": notification.publisher_id,
-            "event_type": notification.event_type,
-            "priority": notification.priority,
-            "payload": notification.payload,
-            "timestamp": notification.timestamp.isoformat(),
-        }
-        with self._lock:
-            try:
-                if self._producer is None:
-                    self._connection = Connection(
-                        self._url,
-                        connect_timeout=BROKER_TIMEOUT,
-                        transport_options=_socket_timeouts(self._url),
-                    )
-                    # one try, no pause: the relay retries with its own backoff
-                    self._connection.ensure_connection(
-                        max_retries=1, interval_start=0, interval_step=0, interval_max=0
-                    )
-                    self._producer = self._connection.Producer(serializer="json")
-                queue = self._queues.get(priority)
-                self._producer.publish(
-                    body,
-                    exchange=self._exchange,
-                    routing_key=f"{self._topic}.{priority}",
-                    declare=[queue] if queue is not None else [],
-                    delivery_mode=2,
-                    retry=False,
-                )
-            except Exception:
-                self._reset()
-                raise
-
-    def close(self) -> None:
-        """Drop the connection."""
-        with self._lock:
-            self._reset()
-
-    def _reset(self) -> None:
-        if self._connection is not None:
-            self._connection.release()
-        self._connection = None
-        self._producer = None
+"""How many delivered seqs the relay remembers, to skip a commit's late hand-over."""
+SENT_RETENTION = 3600.0
+"""Seconds a delivered entry is kept before the purge drops it (default)."""
+PURGE_INTERVAL = 300.0
+"""Seconds between two purges of delivered entries."""
 
 
 class Relay:
@@ -238,7 +43,9 @@ class Relay:
     first, retrying with exponential backoff up to ``max_backoff`` seconds. Draining locks
     the entries it takes (``SKIP LOCKED`` on PostgreSQL), so several processes share a
     backlog. A crash before a mark means those entries are delivered again after the
-    restart; consumers de-duplicate on ``message_id``.
+    restart; consumers de-duplicate on ``message_id``. The thread also purges entries
+    delivered more than ``sent_retention`` seconds ago, at start and every
+    ``purge_interval`` seconds.
     """
 
     def __init__(
@@ -249,12 +56,17 @@ class Relay:
         batch_size: int = 100,
         mark_interval: float = 1.0,
         max_backoff: float = 30.0,
+        sent_retention: float = SENT_RETENTION,
+        purge_interval: float = PURGE_INTERVAL,
     ) -> None:
         self._db = db
         self._drivers = tuple(drivers)
         self._batch_size = batch_size
         self._mark_interval = mark_interval
         self._max_backoff = max_backoff
+        self._sent_retention = timedelta(seconds=sent_retention)
+        self._purge_interval = purge_interval
+        self._next_purge = time.monotonic()
         self._lock = threading.Lock()
         self._backlog = False
         # A commit that finds a backlog leaves its entries to the drain; the drain may have
@@ -310,9 +122,9 @@ class Relay:
             return self._drain()
 
     def purge(self) -> int:
-        """Drop entries delivered more than an hour ago."""
+        """Drop entries delivered more than ``sent_retention`` seconds ago; returns how many."""
         with self._db.transaction() as session:
-            return outbox.purge_sent(session, before=models.utcnow() - SENT_RETENTION)
+            return outbox.purge_sent(session, before=models.utcnow() - self._sent_retention)
 
     def start(self) -> None:
         """Drain what earlier processes left, then keep retrying any backlog."""
@@ -350,7 +162,20 @@ class Relay:
             except Exception:  # the relay must outlive a database hiccup
                 LOG.warning("notification relay failed; will retry", exc_info=True)
                 self._backlog = True
+            self._purge_if_due()
             delay = min(max(delay * 2, 0.25), self._max_backoff) if self._backlog else 0.0
+
+    def _purge_if_due(self) -> None:
+        if time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + self._purge_interval
+        try:
+            purged = self.purge()
+        except Exception:  # the next purge tries again
+            LOG.warning("purge of delivered notifications failed", exc_info=True)
+            return
+        if purged:
+            LOG.info("purged %d delivered notifications", purged)
 
     def _drain(self) -> int:
         """Deliver pending entries, oldest first, until none is left or a driver fails.
@@ -422,18 +247,3 @@ class Relay:
                 outbox.mark_sent(session, self._unmarked)
             self._unmarked = []
         self._last_mark = time.monotonic()
-
-
-def _socket_timeouts(url: str) -> dict[str, float]:
-    """Bounded socket waits for the transport of ``url``: a broker that goes silent (a
-    half-open connection after a network cut) fails the delivery, to be retried, instead of
-    holding the relay forever."""
-    if url.startswith(("amqp", "pyamqp")):
-        return {"read_timeout": BROKER_TIMEOUT, "write_timeout": BROKER_TIMEOUT}
-    if url.startswith(("redis", "rediss")):
-        return {"socket_timeout": BROKER_TIMEOUT}
-    return {}
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()

@@ -1,0 +1,188 @@
+"""The events Hearth emits, their payloads, and ``emit``: the outbox-facing half of
+notifications.
+
+Every operation a volume manager carries out is reported the same way: ``<resource>.
+<action>.start`` when it begins, ``.end`` when it succeeds, ``.error`` (priority ERROR) when
+it fails. :data:`OPERATIONS` is that table; the manager, reconciliation and the create flow
+emit its events, so an operation that reports a phase another does not is visible here.
+The image-volume cache adds observations of its own (:data:`IMAGE_CACHE_EVENTS`).
+
+``emit`` adds a notification to the caller's transaction, so a status change and the event
+that reports it commit together, or neither does; the relay delivers it after the commit.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from hearth.db import models, outbox
+
+
+class Phase(enum.StrEnum):
+    """Where an operation is: every operation emits all three (``error`` when it fails)."""
+
+    START = "start"
+    END = "end"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event of the table: ``<resource>.<action>.<phase>``."""
+
+    resource: Literal["volume", "snapshot"]
+    action: str
+    phase: Phase
+
+    @property
+    def type(self) -> str:
+        """The event type consumers see, e.g. ``volume.delete.start``."""
+        return f"{self.resource}.{self.action}.{self.phase}"
+
+    @property
+    def priority(self) -> str:
+        """ERROR for an operation that failed, else INFO."""
+        return "ERROR" if self.phase is Phase.ERROR else "INFO"
+
+
+@dataclass(frozen=True)
+class Operation:
+    """An operation that is reported: its ``start``, ``end`` and ``error`` events."""
+
+    resource: Literal["volume", "snapshot"]
+    action: str
+
+    @property
+    def start(self) -> Event:
+        return Event(self.resource, self.action, Phase.START)
+
+    @property
+    def end(self) -> Event:
+        return Event(self.resource, self.action, Phase.END)
+
+    @property
+    def error(self) -> Event:
+        return Event(self.resource, self.action, Phase.ERROR)
+
+
+VOLUME_CREATE = Operation("volume", "create")
+VOLUME_DELETE = Operation("volume", "delete")
+VOLUME_RESIZE = Operation("volume", "resize")
+"""An extend (OpenStack's consumers know it as a resize)."""
+SNAPSHOT_CREATE = Operation("snapshot", "create")
+SNAPSHOT_DELETE = Operation("snapshot", "delete")
+OPERATIONS = (VOLUME_CREATE, VOLUME_DELETE, VOLUME_RESIZE, SNAPSHOT_CREATE, SNAPSHOT_DELETE)
+"""Every reported operation."""
+IMAGE_CACHE_EVENTS = frozenset(
+    {"image_volume_cache.hit", "image_volume_cache.miss", "image_volume_cache.evict"}
+)
+"""What the image-volume cache reports (``hearth.image.cache``): observations, not phases."""
+EVENTS = {
+    event.type: event
+    for operation in OPERATIONS
+    for event in (operation.start, operation.end, operation.error)
+}
+"""Every event of an operation, by event type."""
+EVENT_TYPES = frozenset(EVENTS) | IMAGE_CACHE_EVENTS
+"""Every event type Hearth emits."""
+
+
+def volume_event(suffix: str) -> Event:
+    """The volume event ``volume.<suffix>`` of the table (``create.start``); raises
+    ValueError for one that is not in it."""
+    event = EVENTS.get(f"volume.{suffix}")
+    if event is None:
+        raise ValueError(f"volume.{suffix} is not an event Hearth emits")
+    return event
+
+
+def volume_usage(volume: models.Volume) -> dict[str, Any]:
+    """The usage payload of a volume, with the keys OpenStack consumers know."""
+    return {
+        "volume_id": volume.id,
+        "display_name": volume.name,
+        "tenant_id": volume.project_id,
+        "user_id": volume.user_id,
+        "size": volume.size,
+        "volume_type": volume.volume_type_id,
+        "availability_zone": volume.availability_zone,
+        "status": volume.status,
+        "host": volume.host,
+        "created_at": _iso(volume.created_at),
+        "launched_at": _iso(volume.launched_at),
+        "snapshot_id": volume.snapshot_id,
+        "source_volid": volume.source_volid,
+        "image_id": volume.image_id,
+    }
+
+
+def snapshot_usage(snapshot: models.Snapshot) -> dict[str, Any]:
+    """The usage payload of a snapshot."""
+    return {
+        "snapshot_id": snapshot.id,
+        "display_name": snapshot.name,
+        "tenant_id": snapshot.project_id,
+        "user_id": snapshot.user_id,
+        "volume_id": snapshot.volume_id,
+        "volume_size": snapshot.volume_size,
+        "status": snapshot.status,
+        "created_at": _iso(snapshot.created_at),
+    }
+
+
+def emit(
+    session: Session,
+    event_type: str,
+    payload: dict[str, Any],
+    *,
+    publisher_id: str,
+    priority: str = "INFO",
+) -> None:
+    """Queue a notification in the caller's transaction."""
+    outbox.add(
+        session,
+        event_type=event_type,
+        priority=priority,
+        publisher_id=publisher_id,
+        payload=payload,
+    )
+
+
+def emit_volume(session: Session, volume: models.Volume, event: Event | str) -> None:
+    """Queue a volume event with the volume's usage payload as it is now. ``event`` is an
+    event of the table, or its suffix after ``volume.`` (``"create.start"``)."""
+    chosen = volume_event(event) if isinstance(event, str) else event
+    if chosen.resource != "volume":
+        raise ValueError(f"{chosen.type} is not a volume event")
+    session.flush()
+    emit(
+        session,
+        chosen.type,
+        volume_usage(volume),
+        publisher_id=f"volume.{volume.host or 'unscheduled'}",
+        priority=chosen.priority,
+    )
+
+
+def emit_snapshot(session: Session, snapshot: models.Snapshot, event: Event, *, host: str) -> None:
+    """Queue a snapshot event with the snapshot's usage payload as it is now, published by
+    the manager of backend ``host``."""
+    if event.resource != "snapshot":
+        raise ValueError(f"{event.type} is not a snapshot event")
+    session.flush()
+    emit(
+        session,
+        event.type,
+        snapshot_usage(snapshot),
+        publisher_id=f"volume.{host}",
+        priority=event.priority,
+    )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
