@@ -27,8 +27,9 @@ from typing import Any, Protocol
 
 from kombu.connection import Connection
 from kombu.entity import Exchange, Queue
+from kombu.exceptions import OperationalError
 
-from hearth import errors
+from hearth import config, errors
 from hearth.context import RequestContext
 
 LOG = logging.getLogger(__name__)
@@ -97,9 +98,24 @@ class Bus:
                     retry=True,
                     retry_policy={"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
                 )
+            except (OSError, OperationalError) as exc:
+                self._reset_publisher()
+                raise self.unreachable(exc) from exc
             except Exception as exc:
                 self._reset_publisher()
                 raise errors.BusUnavailable(detail=str(exc)) from exc
+
+    def check(self) -> None:
+        """Connect to the broker once (a few quick tries); raises BrokerUnreachable."""
+        try:
+            with self.connect() as connection:
+                connection.ensure_connection(max_retries=2, interval_start=0.2, timeout=10)
+        except (OSError, OperationalError) as exc:
+            raise self.unreachable(exc) from exc
+
+    def unreachable(self, exc: BaseException) -> errors.BrokerUnreachable:
+        """The error for a connection to this bus's broker that failed with ``exc``."""
+        return errors.BrokerUnreachable(url=config.mask_url(self.url), reason=str(exc).rstrip("."))
 
     def serve(self, topic: str, endpoint: Endpoint) -> Server:
         """Start taking ``topic``'s messages and dispatching them to ``endpoint``."""
@@ -151,7 +167,10 @@ class Server:
         self._thread = threading.Thread(target=self._run, name=f"bus-{topic}", daemon=True)
 
     def start(self) -> None:
-        """Start consuming; returns once the queue is being consumed."""
+        """Start consuming; returns once the queue is being consumed. A broker that cannot
+        be reached at all is BrokerUnreachable."""
+        if not self.bus.in_process:
+            self.bus.check()
         self._thread.start()
         if not self._ready.wait(30):
             raise errors.BusUnavailable(detail=f"could not consume {self.topic}")
@@ -189,8 +208,13 @@ class Server:
                 ):
                     self._ready.set()
                     self._drain(connection)
-            except Exception:  # the broker went away: keep trying until stopped
-                LOG.warning("bus consumer of %s lost its connection", self.topic, exc_info=True)
+            except Exception as exc:  # the broker went away: keep trying until stopped
+                LOG.warning(
+                    "bus consumer of %s lost its connection to %s: %s",
+                    self.topic,
+                    config.mask_url(self.bus.url),
+                    exc,
+                )
                 self._stopping.wait(RECONNECT_DELAY)
 
     def _drain(self, connection: Connection) -> None:
