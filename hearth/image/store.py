@@ -17,6 +17,7 @@ The create path reads stored files through ``fetch.LocalFetcher``.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
 import os
 import socket
@@ -192,13 +193,17 @@ def _open_url(url: str, timeout: float, image_id: str) -> Iterator[BinaryIO]:
     if not url.lower().startswith(URL_SCHEMES):  # never file:// or others: host files
         raise errors.InvalidInput(field="url", reason="must be an http:// or https:// URL")
     shown = config.mask_url(url)
+    if shown != url:  # urllib reads user:password@ as part of the host name
+        raise errors.InvalidInput(
+            field="url", reason=f"credentials in a URL are not supported: {shown}"
+        )
     try:
         response = urllib.request.urlopen(url, timeout=timeout)  # the scheme is checked above
     except urllib.error.HTTPError as exc:
         exc.close()
         reason = f"the server answered {exc.code} {exc.reason} for {shown}".rstrip()
         raise errors.InvalidInput(field="url", reason=reason) from exc
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
         raise errors.ImageDownloadFailed(
             image_id=image_id, url=shown, reason=_why(exc, timeout), detail=str(exc)
         ) from exc
