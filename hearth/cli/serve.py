@@ -66,8 +66,10 @@ def serve(
             reason="--role api without the scheduler and volume roles needs a broker "
             "([bus] url = amqp://... or redis://...)"
         )
-    # SIGTERM stops as Ctrl-C does: through the same clean shutdown below
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # SIGTERM stops as Ctrl-C does, through the same clean shutdown below; and Ctrl-C
+    # stops even where the shell started this process with SIGINT ignored (a `&` job)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.default_int_handler)
     with contextlib.suppress(KeyboardInterrupt):
         _run(options, settings, chosen, backends)
     LOG.info("hearth stopped")

@@ -23,11 +23,14 @@ START_TIMEOUT = 60
 class Serving:
     """``python -m hearth serve ARGS`` with its output in a log file."""
 
-    def __init__(self, tmp_path: Path, *args: str) -> None:
+    def __init__(self, tmp_path: Path, *args: str, sigint_ignored: bool = False) -> None:
         self.log = tmp_path / "serve.log"
+        command = [sys.executable, "-m", "hearth", "--data-dir", str(tmp_path / "d"), "serve"]
+        if sigint_ignored:  # as a non-interactive shell starts a `&` job
+            command = ["bash", "-c", 'trap "" INT; exec "$@"', "bash", *command]
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "hearth", "--data-dir", str(tmp_path / "d"), "serve", *args],
+                [*command, *args],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONWARNINGS": "ignore"},
@@ -100,10 +103,13 @@ def test_serve_on_port_0_names_the_port_it_bound(tmp_path: Path, serving: list[S
     assert served.stop(signal.SIGINT) == 0
 
 
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["terminal", "background-job"])
 def test_serve_without_the_api_stops_cleanly_on_ctrl_c(
-    tmp_path: Path, serving: list[Serving]
+    tmp_path: Path, serving: list[Serving], sigint_ignored: bool
 ) -> None:
-    served = Serving(tmp_path, "--role", "scheduler", "--role", "volume")
+    served = Serving(
+        tmp_path, "--role", "scheduler", "--role", "volume", sigint_ignored=sigint_ignored
+    )
     serving.append(served)
 
     served.wait_for(r"hearth serving \['scheduler', 'volume'\]")
