@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -309,3 +310,18 @@ def _describe(exc: pydantic.ValidationError) -> str:
         reason = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
         problems.append(f"{key}: {reason}")
     return "; ".join(problems)
+
+
+def mask_url(url: str) -> str:
+    """``url`` fit to log or show: its password (database, broker, lock or image URLs)
+    replaced by ``***``; a URL without one is returned unchanged."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        password = parts.password
+    except ValueError:  # not a URL one can take apart: show none of it that may be secret
+        return url.rsplit("@", maxsplit=1)[-1]
+    if not password:
+        return url
+    userinfo, _, hostinfo = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{hostinfo}"))

@@ -14,6 +14,7 @@ Each class carries what the rest of Hearth needs to act on a failure:
     HearthError                      500  internal_error
     ├── Invalid                      400
     │   ├── InvalidInput                  a request field is wrong (names the field)
+    │   │   └── AmbiguousName             a name several resources share, not an id
     │   ├── InvalidReference              a field refers to something that does not exist
     │   ├── SourceNotAvailable            a snapshot/volume to copy is not 'available'
     │   ├── SourceNotSupported            a source kind this build cannot create from yet
@@ -55,12 +56,16 @@ Each class carries what the rest of Hearth needs to act on a failure:
     ├── BackupCorrupt                500  a backup's chunk or manifest is missing or fails its hash
     ├── BackupRepositoryError        500  reading or writing the backup repository failed
     ├── DatabaseUnavailable          503  the database cannot be reached or is locked
+    │   ├── DatabaseUnreachable           no connection: names the server and what to do
+    │   └── DatabaseMissing               the server has no such database: how to create it
     ├── BusUnavailable               503  the message broker cannot take a message
+    │   └── BrokerUnreachable             no connection: names the broker (password masked)
     ├── MalformedMessage             500  a bus message that is not a Hearth envelope
     └── BackendError                 500  the backend failed; another backend may succeed
         ├── BackendFull                   no space left on the backend
         ├── BackendSourceMissing          the backend lacks the data a source row promises
         └── ImageFetchFailed              reading or downloading an image failed (transient)
+            └── ImageDownloadFailed       a URL could not be fetched: why, and the URL
 
 Foreign exceptions (OSError, subprocess, SQLAlchemy) are translated into these at the
 boundary that meets them, with ``raise ... from exc``; OS errors of storage (drivers, the
@@ -107,6 +112,14 @@ class InvalidInput(Invalid):
 
     code = "invalid_input"
     message = "Invalid value for '{field}': {reason}"
+
+
+class AmbiguousName(InvalidInput):
+    """A name was given where an id or a unique name is expected, and several resources
+    the caller may see have it: the message lists their ids to choose from."""
+
+    code = "ambiguous_name"
+    message = "{count} {kind}s are named {name!r}; give an id: {ids}."
 
 
 class InvalidReference(Invalid):
@@ -413,6 +426,15 @@ class BusUnavailable(HearthError):
     message = "The message bus is unavailable; try again later."
 
 
+class BrokerUnreachable(BusUnavailable):
+    """No connection to the message broker could be made."""
+
+    code = "broker_unreachable"
+    message = (
+        "Cannot reach the message broker at {url}: {reason}. Is it running, and is [bus] url right?"
+    )
+
+
 class MalformedMessage(HearthError):
     """A message taken off the bus is not an envelope Hearth can read (it is dropped)."""
 
@@ -426,6 +448,24 @@ class DatabaseUnavailable(HearthError):
     status = 503
     code = "database_unavailable"
     message = "The database is unavailable; try again later."
+
+
+class DatabaseUnreachable(DatabaseUnavailable):
+    """No connection to the database server could be made (refused, no such host, bad
+    credentials)."""
+
+    code = "database_unreachable"
+    message = (
+        "Cannot connect to the database {database!r} at {server}: {reason}. "
+        "Is the server running there, and is [database] url (or $HEARTH_DATABASE_URL) right?"
+    )
+
+
+class DatabaseMissing(DatabaseUnavailable):
+    """The database server answers, but has no database of the configured name."""
+
+    code = "database_missing"
+    message = "The database {database!r} does not exist at {server}. {advice}"
 
 
 class BackendError(HearthError):
@@ -458,6 +498,13 @@ class ImageFetchFailed(BackendError):
 
     code = "image_fetch_failed"
     message = "Could not read image {image_id}; try again later."
+
+
+class ImageDownloadFailed(ImageFetchFailed):
+    """An image's http(s) URL could not be fetched (refused, unknown host, timeout)."""
+
+    code = "image_download_failed"
+    message = "Could not download image {image_id} from {url}: {reason}; try again later."
 
 
 def from_os_error(

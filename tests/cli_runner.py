@@ -13,7 +13,10 @@ from hearth import cli
 
 
 def runner_for(data_dir: Path) -> Callable[..., Result]:
-    """``invoke(*args)``: ``hearth --data-dir DATA_DIR *args``, its result."""
+    """``invoke(*args)``: ``hearth --data-dir DATA_DIR *args``, its result. The directory
+    is made first, so no command says it is creating a new one (``test_cli_habits`` tests
+    that line on a directory that does not exist)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
     runner = CliRunner()
 
     def invoke(*args: str) -> Result:

@@ -1,12 +1,15 @@
 """Running the API: uvicorn serving ``build_app`` on ``[api] host:port``.
 
 ``hearth serve`` calls :func:`run` in its main thread; uvicorn stops on SIGTERM or Ctrl-C,
-finishing the requests in hand. :class:`Background` runs the same server in a thread, for
-tests and benchmarks that talk to it over real HTTP.
+finishing the requests in hand. "API on http://host:port" is logged once the socket is
+bound (uvicorn's own start-up lines are kept to warnings). :class:`Background` runs the
+same server in a thread, for tests and benchmarks that talk to it over real HTTP.
 """
 
 from __future__ import annotations
 
+import logging
+import socket
 import threading
 import time
 
@@ -16,12 +19,29 @@ from hearth import config
 from hearth.api.app import build_app
 from hearth.service.facade import Hearth
 
+LOG = logging.getLogger("hearth")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, which says where the API listens once it does."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            LOG.info("API on %s", url_of(self))
+
+
+def url_of(served: uvicorn.Server) -> str:
+    """The base URL a started server listens on (the bound port, for a port 0)."""
+    host, port = served.servers[0].sockets[0].getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
 
 def server(hearth: Hearth, settings: config.ApiSettings | None = None) -> uvicorn.Server:
     """A uvicorn server for the API over ``hearth`` (not yet started)."""
     chosen = settings or hearth.services.settings.api
     app = build_app(hearth, chosen)
-    return uvicorn.Server(
+    return _Server(
         uvicorn.Config(
             app,
             host=chosen.host,
@@ -30,6 +50,7 @@ def server(hearth: Hearth, settings: config.ApiSettings | None = None) -> uvicor
             access_log=False,  # the middleware logs each request with its request id
             server_header=False,
             timeout_graceful_shutdown=30,
+            log_level="warning",
         )
     )
 
@@ -50,9 +71,7 @@ class Background:
     @property
     def url(self) -> str:
         """The base URL the server listens on."""
-        socket = self._server.servers[0].sockets[0]
-        host, port = socket.getsockname()[:2]
-        return f"http://{host}:{port}"
+        return url_of(self._server)
 
     def __enter__(self) -> Background:
         self._thread.start()

@@ -17,8 +17,9 @@ from typing import Any
 
 from kombu.connection import Connection
 from kombu.entity import Exchange, Queue
+from kombu.exceptions import OperationalError
 
-from hearth import errors
+from hearth import config, errors
 from hearth.bus import envelope
 
 LOG = logging.getLogger(__name__)
@@ -128,8 +129,22 @@ class BrokerTransport:
                 routing_key=topic,
                 declare=[self.queue(topic)],
             )
-        except Exception as exc:  # kombu's, the socket's, or the JSON encoder's error
+        except (OSError, OperationalError) as exc:  # no connection to the broker at all
+            raise self.unreachable(exc) from exc
+        except Exception as exc:  # kombu's other errors, or the JSON encoder's
             raise errors.BusUnavailable(detail=str(exc)) from exc
+
+    def check(self) -> None:
+        """Connect to the broker once (a few quick tries); raises BrokerUnreachable."""
+        try:
+            with Connection(self.url, connect_timeout=BROKER_TIMEOUT) as connection:
+                connection.ensure_connection(max_retries=2, interval_start=0.2, timeout=10)
+        except (OSError, OperationalError) as exc:
+            raise self.unreachable(exc) from exc
+
+    def unreachable(self, exc: BaseException) -> errors.BrokerUnreachable:
+        """The error for a connection to this broker that failed with ``exc``."""
+        return errors.BrokerUnreachable(url=config.mask_url(self.url), reason=str(exc).rstrip("."))
 
     def consume(
         self,
@@ -158,8 +173,13 @@ class BrokerTransport:
                 ):
                     ready.set()
                     _drain(connection, stopping)
-            except Exception:  # the broker went away: keep trying until stopped
-                LOG.warning("bus consumer of %s lost its connection", topic, exc_info=True)
+            except Exception as exc:  # the broker went away: keep trying until stopped
+                LOG.warning(
+                    "bus consumer of %s lost its connection to %s: %s",
+                    topic,
+                    config.mask_url(self.url),
+                    exc,
+                )
                 stopping.wait(RECONNECT_DELAY)
 
     def close(self) -> None:

@@ -45,6 +45,9 @@ class MemoryTransport:
             raise errors.BusUnavailable(detail=f"cannot encode {message.method}: {exc}") from exc
         self.queue(topic).put(document)
 
+    def check(self) -> None:
+        """Nothing to reach: the queues are in this process."""
+
     def consume(
         self,
         topic: str,

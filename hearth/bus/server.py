@@ -42,6 +42,10 @@ class Transport(Protocol):
         """Put the message on the topic's durable queue; raises BusUnavailable when the
         message cannot be taken (the broker is unreachable, or an argument is not JSON)."""
 
+    def check(self) -> None:
+        """Make sure the transport can be reached now (a few quick tries); raises
+        BrokerUnreachable naming the broker when it cannot."""
+
     def consume(
         self,
         topic: str,
@@ -75,7 +79,9 @@ class Server:
         self._thread = threading.Thread(target=self._run, name=f"bus-{topic}", daemon=True)
 
     def start(self) -> None:
-        """Start consuming; returns once the queue is being consumed."""
+        """Start consuming; returns once the queue is being consumed. A broker that cannot
+        be reached at all is BrokerUnreachable (at once, not after the ready wait)."""
+        self._transport.check()
         self._thread.start()
         if not self._ready.wait(30):
             raise errors.BusUnavailable(detail=f"could not consume {self.topic}")

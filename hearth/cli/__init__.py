@@ -1,9 +1,11 @@
 """The ``hearth`` command: the library facade from a shell.
 
-``hearth [--data-dir D] [--config F] [--format table|json] GROUP COMMAND ...`` where GROUP is
-``volume``, ``snapshot``, ``image``, ``type``, ``message``, ``backend`` or ``db``; ``hearth
-serve`` runs the services. Errors print one readable line on stderr and exit 1; a create
-that ends in ``error`` prints its user message and exits 1 too.
+``hearth [--data-dir D] [--config F] [-f table|json] GROUP COMMAND [-f table|json] ...``
+where GROUP is ``volume``, ``snapshot``, ``image``, ``type``, ``message``, ``backend`` or
+``db``; ``hearth serve`` runs the services; ``hearth --version``. Errors print one readable
+line on stderr and exit 1 (naming the command's option where the error is about one, see
+``output.Command``); a create that ends in ``error`` prints its user message and exits 1
+too.
 
 This module is the root group (the global options, the error rendering); each group of
 commands has its module (``volumes``, ``snapshots``, ``images``, ``types``, ``messages``,
@@ -20,7 +22,7 @@ import click
 
 from hearth import errors
 from hearth.cli import backends, db, images, messages, serve, snapshots, types, volumes
-from hearth.cli.options import Options
+from hearth.cli.options import FORMATS, Options
 from hearth.context import RequestContext
 
 
@@ -36,9 +38,17 @@ class HearthGroup(click.Group):
 
 
 @click.group(cls=HearthGroup)
+@click.version_option(package_name="hearth", prog_name="hearth", message="%(prog)s %(version)s")
 @click.option("--data-dir", envvar="HEARTH_DATA_DIR", help="Data directory [./hearth-data].")
 @click.option("--config", "config_file", envvar="HEARTH_CONFIG", help="TOML settings file.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    help="Output format [table]; also accepted after the command.",
+)
 @click.option("--project", default=None, help="Act as a member of this project (not admin).")
 @click.option("--user", default="admin", help="User id recorded on what you create.")
 @click.option("-v", "--verbose", is_flag=True, help="Log what Hearth does.")

@@ -11,7 +11,7 @@ from hearth.cli import output
 from hearth.cli.options import Options, pass_options
 
 
-@click.group()
+@click.group(cls=output.Group)
 def backend() -> None:
     """Inspect storage backends."""
 
@@ -31,7 +31,9 @@ def backend_list(options: Options) -> None:
 @pass_options
 def backend_audit(options: Options, fix: bool, names: Sequence[str]) -> None:
     """Compare backends' data with the database: orphans, missing data, unfinished work,
-    capacity drift. Exits 1 while something found is not fixed."""
+    capacity drift. Exits 1 while something found is not fixed. ``--fix`` is for admins."""
+    if fix:
+        options.require_admin("backend audit --fix")
     with options.hearth(serve=None if fix else False) as hearth:
         found = hearth.audit(fix=fix, backends=list(names) or None)
     rows = [

@@ -11,7 +11,7 @@ from hearth.cli import output
 from hearth.cli.options import Options, pairs, pass_options
 
 
-@click.group()
+@click.group(cls=output.Group)
 def image() -> None:
     """Upload, inspect and delete images; manage the image-volume cache."""
 

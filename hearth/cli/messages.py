@@ -8,7 +8,7 @@ from hearth.cli import output
 from hearth.cli.options import Options, pass_options
 
 
-@click.group()
+@click.group(cls=output.Group)
 def message() -> None:
     """Read user messages (why something failed)."""
 

@@ -1,7 +1,10 @@
 """What the commands print: views of rows, a table or JSON of them, and errors on stderr.
 
 A view is the dict of one row a command shows (``show`` prints every field, ``list`` the
-group's columns); ``--format json`` prints the same dicts as JSON.
+group's columns); ``--format json`` prints the same dicts as JSON. An error is one line
+that names the command's own option or argument where the error names a request field
+(``--snapshot``, not ``snapshot_id``): :class:`Command` renders it, and every group's
+commands are of that class (``@click.group(cls=output.Group)``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 import click
 
 from hearth import errors
-from hearth.cli.options import Options
+from hearth.cli.options import Options, format_option
 from hearth.db import models
 from hearth.service.facade import Hearth
 
@@ -191,6 +194,53 @@ def _json_default(value: Any) -> str:
 
 
 # errors
+
+
+class Command(click.Command):
+    """A command that takes ``-f/--format`` too and prints Hearth's errors as one line."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.params.append(format_option())
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except errors.HearthError as exc:
+            click.echo(f"Error: {error_text(exc, self)}", err=True)
+            ctx.exit(1)
+
+
+class Group(click.Group):
+    """A group of :class:`Command` (its subgroups too)."""
+
+    command_class = Command
+    group_class = type
+
+
+def error_text(exc: errors.HearthError, command: click.Command) -> str:
+    """The error's message, with the request field it names given as the command's option
+    (``--type``) or argument (``NEW_SIZE``)."""
+    field = exc.fields.get("field")
+    label = _label(command, field) if isinstance(field, str) else None
+    if label is None:
+        return exc.user_message
+    template = type(exc).message
+    if "{field}" not in template:  # an option the message does not name: say which
+        return f"{label}: {exc.user_message}" if label.startswith("-") else exc.user_message
+    try:
+        return template.format(**{**exc.fields, "field": label})
+    except (KeyError, IndexError):
+        return exc.user_message
+
+
+def _label(command: click.Command, field: str) -> str | None:
+    for param in command.params:
+        if param.name in (field, f"{field}_id"):
+            if isinstance(param, click.Option):
+                return max(param.opts, key=len)
+            return param.human_readable_name
+    return None
 
 
 def each(ids: Sequence[str], action: Callable[[str], None]) -> None:

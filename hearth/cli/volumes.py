@@ -1,4 +1,8 @@
-"""``hearth volume create | list | show | delete | path | extend``."""
+"""``hearth volume create | list | show | delete | path | extend``.
+
+A volume (and a ``--snapshot`` or ``--source-volume``) is given by id or by a name that
+only one of your volumes has, as images and volume types are.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +15,19 @@ from hearth.cli import output
 from hearth.cli.options import Options, pairs, pass_options
 from hearth.cli.progress import progress_bar
 from hearth.db import statuses
+from hearth.service.facade import Hearth
 
 
-@click.group()
+@click.group(cls=output.Group)
 def volume() -> None:
     """Create, inspect and delete volumes."""
 
 
 @volume.command("create")
 @click.option("--size", help="Size in GiB (default: the source's size).")
-@click.option("--snapshot", "snapshot_id", help="Create from this snapshot.")
-@click.option("--source-volume", "source_volid", help="Clone this volume.")
-@click.option("--image", "image_id", help="Create from this image.")
+@click.option("--snapshot", "snapshot_id", help="Create from this snapshot (id or name).")
+@click.option("--source-volume", "source_volid", help="Clone this volume (id or name).")
+@click.option("--image", "image_id", help="Create from this image (id or name).")
 @click.option("--name")
 @click.option("--description")
 @click.option("--type", "volume_type", help="Volume type name or id.")
@@ -35,6 +40,11 @@ def volume_create(
 ) -> None:
     """Create a volume and wait until it is available (or failed)."""
     with options.hearth() as hearth:
+        if fields["snapshot_id"] is not None:
+            found = hearth.find_snapshot(fields["snapshot_id"], field="snapshot_id")
+            fields["snapshot_id"] = found.id
+        if fields["source_volid"] is not None:
+            fields["source_volid"] = find(hearth, fields["source_volid"], "source_volid")
         with progress_bar(hearth, enabled=wait) as watch:
             metadata = pairs(properties) or None
             created = hearth.create_volume(metadata=metadata, on_created=watch, **fields)
@@ -54,37 +64,43 @@ def volume_list(options: Options, name: str | None) -> None:
 
 
 @volume.command("show")
-@click.argument("volume_id")
+@click.argument("volume_id", metavar="VOLUME")
 @pass_options
 def volume_show(options: Options, volume_id: str) -> None:
-    """Show one volume."""
+    """Show one volume (by id or name)."""
     with options.hearth(serve=False) as hearth:
-        output.emit(options, output.volume_view(hearth.get_volume(volume_id)))
+        output.emit(options, output.volume_view(hearth.find_volume(volume_id)))
 
 
 @volume.command("delete")
-@click.argument("volume_ids", nargs=-1, required=True)
+@click.argument("volume_ids", nargs=-1, required=True, metavar="VOLUME...")
 @pass_options
 def volume_delete(options: Options, volume_ids: Sequence[str]) -> None:
     """Delete volumes (each must have no snapshots and not be creating)."""
     with options.hearth() as hearth:
-        output.each(volume_ids, hearth.delete_volume)
+        output.each(volume_ids, lambda given: hearth.delete_volume(find(hearth, given)))
 
 
 @volume.command("path")
-@click.argument("volume_id")
+@click.argument("volume_id", metavar="VOLUME")
 @pass_options
 def volume_path(options: Options, volume_id: str) -> None:
     """Print where a volume's bytes live on this host (to attach it, e.g. to a VM)."""
     with options.hearth(serve=False) as hearth:
-        click.echo(str(hearth.volume_path(volume_id)))
+        click.echo(str(hearth.volume_path(find(hearth, volume_id))))
 
 
 @volume.command("extend")
-@click.argument("volume_id")
+@click.argument("volume_id", metavar="VOLUME")
 @click.argument("new_size")
 @pass_options
 def volume_extend(options: Options, volume_id: str, new_size: str) -> None:
     """Grow a volume to NEW_SIZE GiB."""
     with options.hearth() as hearth:
-        output.emit(options, output.volume_view(hearth.extend_volume(volume_id, new_size)))
+        extended = hearth.extend_volume(find(hearth, volume_id), new_size)
+        output.emit(options, output.volume_view(extended))
+
+
+def find(hearth: Hearth, id_or_name: str, field: str | None = None) -> str:
+    """The id of the volume given by id or unique name (``field``: the option that gave it)."""
+    return hearth.find_volume(id_or_name, field=field).id

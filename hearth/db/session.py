@@ -2,7 +2,11 @@
 
 Every component gets one :class:`Database` from the composition root and opens short
 transactions with :meth:`Database.transaction`. Library exceptions stop here: SQLAlchemy's
-errors leave this module as :mod:`hearth.errors` classes.
+errors leave this module as :mod:`hearth.errors` classes. A server that cannot be reached
+is ``DatabaseUnreachable`` and a PostgreSQL database that does not exist
+``DatabaseMissing``, each naming the server and the database (never the password) and
+saying what to do; :meth:`Database.create_database` is how ``hearth db upgrade`` creates a
+missing one.
 
 SQLite runs in WAL mode. A :meth:`Database.transaction` starts with ``BEGIN IMMEDIATE``:
 writers queue on SQLite's one write lock (with a busy timeout) instead of failing when a
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,12 +32,15 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from hearth import errors
 
 LOG = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+MAINTENANCE_DATABASE = "postgres"
+_MISSING = re.compile(r'database "(?P<name>[^"]+)" does not exist')
 
 
 class Database:
@@ -66,7 +74,7 @@ class Database:
             with session.begin():  # its commit writes nothing; a rollback would expire rows
                 yield session
         except exc.OperationalError as error:
-            raise errors.DatabaseUnavailable(detail=str(error.orig)) from error
+            raise unavailable(self.url, error) from error
         except exc.DBAPIError as error:
             raise errors.HearthError(detail=str(error.orig)) from error
         finally:
@@ -83,7 +91,7 @@ class Database:
         except exc.IntegrityError as error:
             raise errors.Conflict(reason="the change conflicts with existing data") from error
         except exc.OperationalError as error:
-            raise errors.DatabaseUnavailable(detail=str(error.orig)) from error
+            raise unavailable(self.url, error) from error
         except exc.DBAPIError as error:  # anything else the driver refuses is our bug
             raise errors.HearthError(detail=str(error.orig)) from error
         finally:
@@ -99,16 +107,46 @@ class Database:
     def upgrade(self) -> None:
         """Bring the schema to the newest migration."""
         config = _alembic_config()
-        with self.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            alembic_command.upgrade(config, "head")
+        try:
+            with self.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                alembic_command.upgrade(config, "head")
+        except exc.OperationalError as error:
+            raise unavailable(self.url, error) from error
 
     def is_current(self) -> bool:
         """True when the schema is at the newest migration."""
         head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-        with self.engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
+        try:
+            with self.engine.connect() as connection:
+                current = MigrationContext.configure(connection).get_current_revision()
+        except exc.OperationalError as error:
+            raise unavailable(self.url, error) from error
         return current == head
+
+    def create_database(self) -> None:
+        """Create the (PostgreSQL) database the URL names, connecting as the same user to
+        the server's ``postgres`` database. A user who may not create databases gets
+        ``DatabaseMissing`` with the statement an administrator must run."""
+        name = self.url.database or ""
+        server = sa.create_engine(
+            self.url.set(database=MAINTENANCE_DATABASE),
+            isolation_level="AUTOCOMMIT",  # CREATE DATABASE cannot run in a transaction
+            poolclass=NullPool,
+        )
+        try:
+            with server.connect() as connection:
+                quoted = connection.dialect.identifier_preparer.quote(name)
+                connection.exec_driver_sql(f"CREATE DATABASE {quoted}")
+        except exc.ProgrammingError as error:  # insufficient privilege (42501)
+            raise errors.DatabaseMissing(
+                database=name, server=_server(self.url), advice=_ask_admin(self.url)
+            ) from error
+        except exc.OperationalError as error:
+            raise unavailable(self.url, error) from error
+        finally:
+            server.dispose()
+        LOG.info("created database %r at %s", name, _server(self.url))
 
     def dispose(self) -> None:
         """Close every pooled connection."""
@@ -128,6 +166,61 @@ def touch(session: Session, topic: str, item: Any) -> None:
     """Record that the session's transaction touched ``item`` of ``topic``; subscribers of
     the topic receive the items once the transaction has committed."""
     session.info.setdefault("topics", {}).setdefault(topic, []).append(item)
+
+
+def unavailable(url: sa.URL, error: exc.DBAPIError) -> errors.DatabaseUnavailable:
+    """The Hearth error for an OperationalError: a connection that could not be made
+    (PostgreSQL's connect errors carry no SQLSTATE) names the server and what to do;
+    anything else (a lock held past the busy timeout) is plain DatabaseUnavailable."""
+    text = str(error.orig)
+    if url.get_backend_name() == "sqlite":
+        if "unable to open" not in text:
+            return errors.DatabaseUnavailable(detail=text)
+        return errors.DatabaseUnreachable(
+            database=url.database, server="this host", reason=text, detail=text
+        )
+    if getattr(error.orig, "sqlstate", None) is not None:
+        return errors.DatabaseUnavailable(detail=text)
+    missing = _MISSING.search(text)
+    if missing is not None:
+        advice = (
+            "Run `hearth db upgrade` to create it and its schema, or create it yourself: "
+            f"`{_createdb(url)}`."
+        )
+        return errors.DatabaseMissing(
+            database=missing["name"], server=_server(url), advice=advice, detail=text
+        )
+    return errors.DatabaseUnreachable(
+        database=url.database, server=_server(url), reason=_reason(text), detail=text
+    )
+
+
+def _server(url: sa.URL) -> str:
+    return f"{url.host or 'localhost'}:{url.port or 5432}"
+
+
+def _reason(text: str) -> str:
+    """The cause in psycopg's connect error: 'connection failed: connection to server at
+    "h", port 1 failed: Connection refused' is 'Connection refused'."""
+    first = text.strip().splitlines()[0] if text.strip() else text
+    cause = first.rpartition("failed: ")[2] if "failed: " in first else first
+    return cause.removeprefix("FATAL:").strip()
+
+
+def _createdb(url: sa.URL, owner: str | None = None) -> str:
+    host, port = url.host or "localhost", url.port or 5432
+    user = f" -U {url.username}" if url.username and owner is None else ""
+    owned = f" -O {owner}" if owner else ""
+    return f"createdb -h {host} -p {port}{user}{owned} {url.database}"
+
+
+def _ask_admin(url: sa.URL) -> str:
+    user = url.username or "this user"
+    return (
+        f"User {user!r} may not create databases: as a PostgreSQL superuser run "
+        f"`{_createdb(url, owner=url.username)}` (or CREATE DATABASE), then "
+        "`hearth db upgrade` again."
+    )
 
 
 def _alembic_config() -> AlembicConfig:

@@ -17,8 +17,10 @@ The create path reads stored files through ``fetch.LocalFetcher``.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import logging
 import os
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from hearth import errors
+from hearth import config, errors
 from hearth.db import images, models
 from hearth.db.session import Database
 from hearth.db.statuses import ImageStatus
@@ -190,15 +192,35 @@ class ImageStore:
 def _open_url(url: str, timeout: float, image_id: str) -> Iterator[BinaryIO]:
     if not url.lower().startswith(URL_SCHEMES):  # never file:// or others: host files
         raise errors.InvalidInput(field="url", reason="must be an http:// or https:// URL")
+    shown = config.mask_url(url)
+    if shown != url:  # urllib reads user:password@ as part of the host name
+        raise errors.InvalidInput(
+            field="url", reason=f"credentials in a URL are not supported: {shown}"
+        )
     try:
         response = urllib.request.urlopen(url, timeout=timeout)  # the scheme is checked above
     except urllib.error.HTTPError as exc:
         exc.close()
-        raise errors.InvalidInput(field="url", reason=f"the server answered {exc.code}") from exc
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise errors.ImageFetchFailed(image_id=image_id, detail=str(exc)) from exc
+        reason = f"the server answered {exc.code} {exc.reason} for {shown}".rstrip()
+        raise errors.InvalidInput(field="url", reason=reason) from exc
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+        raise errors.ImageDownloadFailed(
+            image_id=image_id, url=shown, reason=_why(exc, timeout), detail=str(exc)
+        ) from exc
     with response:
         yield response
+
+
+def _why(exc: Exception, timeout: float) -> str:
+    """What went wrong with a URL, in a user's words: refused, DNS, timeout, TLS, ..."""
+    cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    if isinstance(cause, ConnectionRefusedError):
+        return "the connection was refused"
+    if isinstance(cause, socket.gaierror):
+        return f"its host name could not be resolved (DNS: {cause.strerror})"
+    if isinstance(cause, TimeoutError):
+        return f"no answer within {timeout:g} s"
+    return str(cause)
 
 
 def _write_sparse(writer: BinaryIO, chunk: bytes) -> None:

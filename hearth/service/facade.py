@@ -26,7 +26,16 @@ from hearth import config, errors, notifications
 from hearth.context import RequestContext
 from hearth.db import backends, models, snapshots, statuses, volumes
 from hearth.db.rows import Page
-from hearth.service import catalog, idempotency, maintenance, requests, updates, watch, wiring
+from hearth.service import (
+    catalog,
+    idempotency,
+    maintenance,
+    names,
+    requests,
+    updates,
+    watch,
+    wiring,
+)
 from hearth.volume import audit, failed_create, scheduling
 
 
@@ -146,6 +155,15 @@ class Hearth(catalog.Catalog):
         with self.services.db.read() as session:
             scope = self._visible(context)
             return volumes.get(session, volume_id, project_id=scope, with_type=True)
+
+    def find_volume(
+        self, id_or_name: str, *, field: str | None = None, context: RequestContext | None = None
+    ) -> models.Volume:
+        """A volume the caller may see, by id or by a name only one such volume has
+        (AmbiguousName lists the ids otherwise). Not found: VolumeNotFound, or, with
+        ``field`` (the option that gave the value), InvalidReference naming it."""
+        with self.services.db.read() as session:
+            return names.volume(session, context or self.context, id_or_name, field=field)
 
     def list_volumes(
         self, *, context: RequestContext | None = None, name: str | None = None
@@ -271,6 +289,13 @@ class Hearth(catalog.Catalog):
         """A snapshot of the caller's project (any project for admins)."""
         with self.services.db.read() as session:
             return snapshots.get(session, snapshot_id, project_id=self._visible(context))
+
+    def find_snapshot(
+        self, id_or_name: str, *, field: str | None = None, context: RequestContext | None = None
+    ) -> models.Snapshot:
+        """A snapshot the caller may see, by id or by a unique name (as :meth:`find_volume`)."""
+        with self.services.db.read() as session:
+            return names.snapshot(session, context or self.context, id_or_name, field=field)
 
     def list_snapshots(
         self, *, context: RequestContext | None = None, volume_id: str | None = None

@@ -63,8 +63,9 @@ def find(session: Session, context: RequestContext, id_or_name: str) -> models.I
         return image
     named = images.find_all(session, project_id=scope, name=id_or_name)
     if len(named) > 1:
-        raise errors.InvalidInput(
-            field="image", reason=f"{len(named)} images are named {id_or_name!r}; give an id"
+        ids = ", ".join(row.id for row in named)
+        raise errors.AmbiguousName(
+            field="image", kind="image", count=len(named), name=id_or_name, ids=ids
         )
     if not named:
         raise errors.ImageNotFound(image_id=id_or_name)

@@ -60,7 +60,7 @@ def test_bad_input_prints_one_line_naming_the_problem_and_exits_1(run: Any) -> N
 
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: Invalid value for 'size': must be between 1 and 16384 GiB, got 0\n"
+        "Error: Invalid value for '--size': must be between 1 and 16384 GiB, got 0\n"
     )
     assert as_json(run("--format", "json", "volume", "list")) == []
 
