@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 from enum import StrEnum
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from hearth import errors
 from hearth.context import RequestContext
 from hearth.db import models, user_messages
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 MESSAGE_TTL = timedelta(days=30)
 

@@ -25,14 +25,16 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from hearth import config, coordination, errors, notifications
 from hearth.db import image_cache, models
 from hearth.db.session import Database
 from hearth.db.statuses import CacheEntryStatus
 from hearth.image import info
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 LOG = logging.getLogger(__name__)
 Entry = models.ImageCacheEntry

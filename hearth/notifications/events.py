@@ -16,11 +16,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any, Literal
 
 from hearth.db import models, outbox
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 class Phase(enum.StrEnum):

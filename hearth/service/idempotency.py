@@ -20,14 +20,15 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol, TypeVar
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from hearth import errors
 from hearth.context import RequestContext
 from hearth.db import idempotency_keys, models, volumes
 from hearth.db.session import Database
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 ResultT = TypeVar("ResultT")
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from hearth import errors
 from hearth.context import RequestContext
 from hearth.db import images, models, statuses
 from hearth.image import info, inspect
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 MAX_NAME_LENGTH = 255
 VISIBILITIES = (images.PRIVATE, images.PUBLIC)

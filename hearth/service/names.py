@@ -11,13 +11,14 @@ which ``field`` (a CLI option) gave the value, ``InvalidReference`` naming that 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeVar
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, TypeVar
 
 from hearth import errors
 from hearth.context import RequestContext
 from hearth.db import models, snapshots, volumes
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 Row = TypeVar("Row", models.Volume, models.Snapshot)
 OLDEST_FIRST = [("created_at", False)]

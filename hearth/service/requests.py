@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from hearth import config, errors
 from hearth.context import RequestContext
@@ -20,6 +18,9 @@ from hearth.db import backends, models, snapshots, statuses, volume_types, volum
 from hearth.image import info
 from hearth.service import image_requests
 from hearth.volume import scheduling
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 MAX_NAME_LENGTH = 255
 SOURCE_FIELDS = ("snapshot_id", "source_volid", "image_id", "backup_id")

@@ -7,14 +7,15 @@ found for them. Extra specs of an existing type are changed in ``updates``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from hearth import errors
 from hearth.context import RequestContext
 from hearth.db import models, volume_types
 from hearth.service import requests
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def new_volume_type(

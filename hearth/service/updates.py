@@ -8,14 +8,15 @@ then writes; a resource of another project is not found.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from hearth import errors
 from hearth.context import RequestContext
 from hearth.db import models, snapshots, volume_types, volumes
 from hearth.service import requests
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 TEXT_FIELDS = ("name", "description")
 

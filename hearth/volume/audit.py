@@ -23,14 +23,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING
 
 from hearth import errors, messages
 from hearth.context import RequestContext
 from hearth.db import backends, image_cache, models, snapshots, statuses, volumes
 from hearth.db.session import Database
 from hearth.volume.drivers import base
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 HOLDS_DATA = frozenset(
     {

@@ -11,9 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-from sqlalchemy.orm import Session
+from typing import TYPE_CHECKING, Any
 
 from hearth import errors
 from hearth.db import images, models, snapshots, statuses, volumes
@@ -21,6 +19,9 @@ from hearth.db.session import Database
 from hearth.image import cache, info
 from hearth.volume.drivers import base
 from hearth.volume.flows import image_source
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @dataclass(frozen=True)
