@@ -26,8 +26,9 @@ from hearth.scheduler import rpcapi as scheduler_rpcapi
 from hearth.scheduler.manager import SchedulerEndpoint, SchedulerManager
 from hearth.volume import rpcapi as volume_rpcapi
 from hearth.volume.drivers import base, file
+from hearth.volume.endpoint import VolumeEndpoint
 from hearth.volume.flows import image_source
-from hearth.volume.manager import VolumeEndpoint, VolumeManager
+from hearth.volume.manager import VolumeManager
 
 LOG = logging.getLogger(__name__)
 ALL_ROLES = frozenset({"scheduler", "volume"})

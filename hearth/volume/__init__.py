@@ -1,0 +1,1 @@
+"""The volume stage: one manager per backend, the seed's create flow, the drivers."""

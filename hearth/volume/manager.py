@@ -27,7 +27,7 @@ from hearth.db import backends, models, snapshots, statuses, volumes
 from hearth.db.session import Database
 from hearth.image import cache
 from hearth.notifications import events
-from hearth.volume import reconcile, scheduling
+from hearth.volume import capacity, reconcile, scheduling
 from hearth.volume.drivers import base
 from hearth.volume.flows import create_volume, image_source
 
@@ -291,8 +291,8 @@ class VolumeManager:
                 driver=self.driver.driver_name,
                 availability_zone=self.availability_zone,
                 clone_mode=stats.clone_mode,
-                capabilities=self._capabilities(stats),
-                capacity_limit_gb=self._capacity_limit_gb(stats),
+                capabilities=capacity.capabilities(self.host, self.driver, self.settings, stats),
+                capacity_limit_gb=capacity.limit_gb(self.settings, stats),
                 total_bytes=stats.total_bytes,
                 free_bytes=stats.free_bytes,
                 provisioned_bytes=stats.provisioned_bytes,
@@ -323,27 +323,6 @@ class VolumeManager:
             self.report_stats()
         except errors.HearthError as exc:  # a missed report is retried by the next one
             LOG.warning("capacity report of backend %s failed: %s", self.host, exc)
-
-    def _capabilities(self, stats: base.BackendStats) -> dict[str, Any]:
-        thin = self.settings.thin_provisioning and stats.thin_provisioning
-        return {
-            "volume_backend_name": self.host,
-            "driver": self.driver.driver_name,
-            "clone_mode": stats.clone_mode,
-            "thin_provisioning": thin,
-            "max_over_subscription_ratio": self.settings.max_over_subscription_ratio,
-            "reserved_percentage": self.settings.reserved_percentage,
-            **self.settings.capabilities,
-        }
-
-    def _capacity_limit_gb(self, stats: base.BackendStats) -> int:
-        """GiB the scheduler may promise: capacity, times the over-subscription ratio on a
-        thin backend, less the reserve."""
-        total_gb = self.settings.capacity_gb or stats.total_bytes / base.GiB
-        thin = self.settings.thin_provisioning and stats.thin_provisioning
-        ratio = self.settings.max_over_subscription_ratio if thin else 1.0
-        usable = 1 - self.settings.reserved_percentage / 100
-        return int(total_gb * ratio * usable)
 
     @contextlib.contextmanager
     def _source_lock(self, volume: models.Volume) -> Iterator[None]:
@@ -403,49 +382,3 @@ def _snapshot_ref(snapshot: models.Snapshot) -> base.SnapshotRef:
     return base.SnapshotRef(
         snapshot.id, snapshot.volume_id, snapshot.volume_size, snapshot.provider_location
     )
-
-
-class VolumeEndpoint:
-    """What the bus dispatches to a volume manager (queue ``volume.<backend>``)."""
-
-    RPC_VERSION = "1.0"
-    RPC_METHODS = frozenset(
-        {"create_volume", "delete_volume", "create_snapshot", "delete_snapshot", "extend_volume"}
-    )
-
-    def __init__(self, manager: VolumeManager) -> None:
-        self.manager = manager
-
-    def create_volume(
-        self,
-        context: RequestContext,
-        volume_id: str,
-        request_spec: dict[str, Any],
-        filter_properties: dict[str, Any],
-        allow_reschedule: bool = True,
-    ) -> None:
-        """The scheduler's cast (``VolumeAPI.create_volume``): its JSON becomes values here."""
-        with self.manager.db.read() as session:
-            volume = volumes.find(session, volume_id)
-        if volume is None:
-            LOG.info("volume %s is gone; its create is dropped", volume_id)
-            return
-        self.manager.create_volume(
-            context,
-            volume,
-            scheduling.RequestSpec.from_json(request_spec),
-            scheduling.FilterProperties.from_json(filter_properties),
-            allow_reschedule,
-        )
-
-    def delete_volume(self, context: RequestContext, volume_id: str) -> None:
-        self.manager.delete_volume(context, volume_id)
-
-    def create_snapshot(self, context: RequestContext, snapshot_id: str) -> None:
-        self.manager.create_snapshot(context, snapshot_id)
-
-    def delete_snapshot(self, context: RequestContext, snapshot_id: str) -> None:
-        self.manager.delete_snapshot(context, snapshot_id)
-
-    def extend_volume(self, context: RequestContext, volume_id: str, new_size: int) -> None:
-        self.manager.extend_volume(context, volume_id, new_size)

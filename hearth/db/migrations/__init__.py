@@ -1,0 +1,1 @@
+"""Alembic migrations of Hearth's schema (``hearth db upgrade``; SQLite upgrades itself)."""

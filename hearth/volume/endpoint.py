@@ -1,0 +1,65 @@
+"""The volume manager's side of the bus: what a server on queue ``volume.<backend>`` calls.
+
+Messages from the scheduler (creates) and the request layer (deletes, snapshots, extends)
+arrive here as JSON arguments; the endpoint turns them into values (the create's request
+spec and filter properties, ``hearth.volume.scheduling``) and hands them to the backend's
+:class:`~hearth.volume.manager.VolumeManager`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from hearth.context import RequestContext
+from hearth.db import volumes
+from hearth.volume import scheduling
+from hearth.volume.manager import VolumeManager
+
+LOG = logging.getLogger(__name__)
+
+
+class VolumeEndpoint:
+    """What the bus dispatches to a volume manager (queue ``volume.<backend>``)."""
+
+    RPC_VERSION = "1.0"
+    RPC_METHODS = frozenset(
+        {"create_volume", "delete_volume", "create_snapshot", "delete_snapshot", "extend_volume"}
+    )
+
+    def __init__(self, manager: VolumeManager) -> None:
+        self.manager = manager
+
+    def create_volume(
+        self,
+        context: RequestContext,
+        volume_id: str,
+        request_spec: dict[str, Any],
+        filter_properties: dict[str, Any],
+        allow_reschedule: bool = True,
+    ) -> None:
+        """The scheduler's cast (``VolumeAPI.create_volume``): its JSON becomes values here."""
+        with self.manager.db.read() as session:
+            volume = volumes.find(session, volume_id)
+        if volume is None:
+            LOG.info("volume %s is gone; its create is dropped", volume_id)
+            return
+        self.manager.create_volume(
+            context,
+            volume,
+            scheduling.RequestSpec.from_json(request_spec),
+            scheduling.FilterProperties.from_json(filter_properties),
+            allow_reschedule,
+        )
+
+    def delete_volume(self, context: RequestContext, volume_id: str) -> None:
+        self.manager.delete_volume(context, volume_id)
+
+    def create_snapshot(self, context: RequestContext, snapshot_id: str) -> None:
+        self.manager.create_snapshot(context, snapshot_id)
+
+    def delete_snapshot(self, context: RequestContext, snapshot_id: str) -> None:
+        self.manager.delete_snapshot(context, snapshot_id)
+
+    def extend_volume(self, context: RequestContext, volume_id: str, new_size: int) -> None:
+        self.manager.extend_volume(context, volume_id, new_size)
