@@ -27,13 +27,13 @@ UNSUPPORTED_WHEN_SET = ("consistencygroup_id", "group_id", "source_replica", "ba
 ACTIONS = ("os-extend",)
 
 
-@router.get("/volumes", openapi_extra=schemas.list_query(volumes.SORT_KEYS))
+@router.get("/volumes", openapi_extra=schemas.list_query(volumes.SORT_KEYS, "volumes"))
 def list_volumes(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
     """Volumes of the caller's project (of every project: admins with ``all_tenants``)."""
     return _listing(request, call, views.summary)
 
 
-@router.get("/volumes/detail", openapi_extra=schemas.list_query(volumes.SORT_KEYS))
+@router.get("/volumes/detail", openapi_extra=schemas.list_query(volumes.SORT_KEYS, "volumes"))
 def list_volumes_detail(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
     """Volumes with every detail."""
     return _listing(request, call, views.detail)
