@@ -63,6 +63,7 @@ def build_app(hearth: Hearth | None, settings: config.ApiSettings | None = None)
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        dependencies=[Depends(calls.plain_parameters)],
     )
     app.state.hearth = hearth
     app.state.settings = chosen

@@ -9,7 +9,8 @@ Two modes, chosen by ``[api] auth``:
 - ``keystone``: keystonemiddleware's ``auth_token`` validates the token against Keystone
   (in a worker thread: it blocks) and the caller is who Keystone says.
 
-Either way a request without a usable identity gets 401.
+Either way a request without a usable identity gets 401; a claimed id longer than the
+columns that record it (255) gets 400 naming its header.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from starlette.datastructures import Headers
 
 from hearth import config, errors
 from hearth.context import RequestContext
+from hearth.service import fields
 
 NOAUTH_HINT = "send 'X-Auth-Token: USER:PROJECT' or X-User-Id and X-Project-Id headers"
 
@@ -57,11 +59,20 @@ def _claimed_identity(headers: Headers) -> tuple[str, str]:
     if token:
         user, _, project = token.partition(":")
         if user:
-            return user, project or user
+            return _storable("X-Auth-Token", user), _storable("X-Auth-Token", project or user)
     user, project = headers.get("x-user-id", ""), headers.get("x-project-id", "")
     if user and project:
-        return user, project
+        return _storable("X-User-Id", user), _storable("X-Project-Id", project)
     raise errors.NotAuthenticated(reason=NOAUTH_HINT)
+
+
+def _storable(header: str, identity: str) -> str:
+    """A claimed user or project id, refused (naming its header) when rows cannot hold it."""
+    if len(identity) > fields.MAX_NAME_LENGTH:
+        raise errors.InvalidInput(
+            field=header, reason=f"user and project ids are at most {fields.MAX_NAME_LENGTH} long"
+        )
+    return fields.storable(header, identity)
 
 
 def _roles(text: str) -> frozenset[str]:

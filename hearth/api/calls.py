@@ -2,13 +2,14 @@
 of links, and the request body as a checked JSON object.
 
 Handlers declare ``call: Call = Depends(call)`` and, for bodies, ``body: dict =
-Depends(body_object("volume"))``: a body that is not JSON, not an object, or lacks its
-wrapper object is refused as badRequest naming what is wrong, before any handler runs.
+Depends(body_object("volume"))``: a body that is not JSON (by its Content-Type or its
+text), not an object, or lacks its wrapper object is refused naming what is wrong, before
+any handler runs. Every path and query parameter is storable text (``plain_parameters``,
+which the app runs first on every route).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,9 +17,13 @@ from typing import Any
 from fastapi import Request
 
 from hearth import errors
-from hearth.api import versions
+from hearth.api import documents, versions
 from hearth.context import RequestContext
+from hearth.service import fields
 from hearth.service.facade import Hearth
+
+JSON_TYPES = ("application/json", "application/vnd.openstack.volume+json")
+"""The media types of a JSON body (Cinder's ``SUPPORTED_CONTENT_TYPES``)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,13 @@ def call(request: Request) -> Call:
     )
 
 
+def plain_parameters(request: Request) -> None:
+    """Every path and query parameter is text the database can store (PostgreSQL refuses
+    NUL, which a URL can carry as ``%00``); refused as badRequest naming the parameter."""
+    for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
+        fields.storable(name, str(value))
+
+
 def project_in_path(project_id: str, request: Request) -> None:
     """A URL's project must be the caller's (Cinder answers 'Malformed request url')."""
     if project_id != request.state.context.project_id:
@@ -65,16 +77,20 @@ def project_in_path(project_id: str, request: Request) -> None:
 
 
 async def json_body(request: Request) -> Any:
-    """The request body parsed as JSON; malformed JSON is refused naming the body."""
+    """The request body parsed as JSON. Its Content-Type must say JSON, as Cinder has it: a
+    body of another type is refused as 415, one without a type as badRequest; malformed
+    JSON (or nesting deeper than ``documents.MAX_DEPTH``) is refused naming the body."""
     raw = await request.body()
     if not raw.strip():
         raise errors.InvalidInput(field="request body", reason="a JSON object is required")
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    given = request.headers.get("content-type", "").strip()
+    if not given:
         raise errors.InvalidInput(
-            field="request body", reason=f"is not valid JSON: {exc}"
-        ) from None
+            field="Content-Type", reason=f"is missing; a JSON body is sent as {JSON_TYPES[0]}"
+        )
+    if given.partition(";")[0].strip().lower() not in JSON_TYPES:
+        raise errors.UnsupportedMediaType(given=given, expected=JSON_TYPES[0])
+    return documents.parse(raw, "request body")
 
 
 def body_object(wrapper: str) -> Callable[[Request], Awaitable[dict[str, Any]]]:

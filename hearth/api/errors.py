@@ -7,7 +7,10 @@ document, named by status as Cinder names them::
     {"itemNotFound": {"code": 404, "message": "Volume 42 could not be found."}}
 
 Unexpected exceptions answer 500 ``computeFault`` with a message that holds no traceback;
-the traceback goes to the log with the request id.
+the traceback goes to the log with the request id. ``middleware.py`` renders them through
+:func:`response_of` rather than letting them reach uvicorn, which would drop the client's
+keep-alive connection; the handler :func:`install` registers for ``Exception`` is the last
+resort for one that escapes the middleware itself.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from hearth.api import schemas, uploads
 from hearth.api.calls import Call, call, json_body
 from hearth.api.views import images as views
 from hearth.db import models
-from hearth.service import requests
+from hearth.service import fields
 
 router = APIRouter(tags=["images"])
 PREFIX = "/image"
@@ -68,7 +68,7 @@ def list_images(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
     the fields of ``FILTERS``; ``limit`` and ``marker`` page."""
     query = dict(request.query_params)
     page_size = call.hearth.services.settings.api.page_size
-    limit = min(requests.integer("limit", query.get("limit", page_size)), page_size)
+    limit = min(fields.integer("limit", query.get("limit", page_size)), page_size)
     if limit < 0:
         raise errors.InvalidInput(field="limit", reason="must be zero or more")
     rows = [row for row in reversed(call.hearth.list_images(context=call.context))]
@@ -85,9 +85,9 @@ def list_images(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
 async def create_image(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
     """Record an image (201, ``queued``); its bytes follow with ``PUT .../file``."""
     document = await json_body(request)
-    fields, properties = _split(document)
+    core, properties = _split(document)
     register = functools.partial(
-        call.hearth.register_image, properties=properties, context=call.context, **fields
+        call.hearth.register_image, properties=properties, context=call.context, **core
     )
     row = await anyio.to_thread.run_sync(register)
     return views.image(row)
@@ -138,7 +138,7 @@ def _split(document: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Glance's flat create body as Hearth's fields and extra properties."""
     if not isinstance(document, dict):
         raise errors.InvalidInput(field="request body", reason="must be a JSON object")
-    fields, properties = {}, {}
+    core, properties = {}, {}
     for key, value in document.items():
         if key in READ_ONLY_FIELDS:
             raise errors.InvalidInput(field=key, reason="is read-only")
@@ -147,12 +147,12 @@ def _split(document: Any) -> tuple[dict[str, Any], dict[str, Any]]:
                 reason = f"only {CONSTANT_FIELDS[key]!r} is supported by Hearth"
                 raise errors.InvalidInput(field=key, reason=reason)
         elif key in CORE_FIELDS:
-            fields[key] = value
+            core[key] = value
         else:
             properties[key] = value
-    fields.setdefault("name", None)
-    fields.setdefault("disk_format", None)
-    return fields, properties
+    core.setdefault("name", None)
+    core.setdefault("disk_format", None)
+    return core, properties
 
 
 def _matches(row: models.Image, key: str, query: dict[str, str]) -> bool:

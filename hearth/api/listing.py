@@ -2,20 +2,20 @@
 
 Cinder's forms: ``sort=key[:dir],key2`` or ``sort_key``/``sort_dir``; ``limit`` (at most
 ``[api] page_size``); ``marker`` (the id after which a page starts); ``metadata`` as a
-JSON object or as the Python-literal dict cinderclient sends. Wrong values are refused
-naming the parameter.
+JSON object (parsed strictly: ``documents``) or as the Python-literal dict cinderclient
+sends. Wrong values are refused naming the parameter.
 """
 
 from __future__ import annotations
 
 import ast
-import json
 from collections.abc import Collection, Mapping
 from typing import Any
 
 from hearth import errors
+from hearth.api import documents
 from hearth.db.rows import Page, SortKey
-from hearth.service import requests
+from hearth.service import fields
 
 
 def page(query: Mapping[str, str], sort_keys: Collection[str], page_size: int) -> Page:
@@ -53,7 +53,7 @@ def _descending(direction: str) -> bool:
 def _limit(value: str | None, page_size: int) -> int:
     if value is None:
         return page_size
-    limit = requests.integer("limit", value)
+    limit = fields.integer("limit", value)
     if limit < 0:
         raise errors.InvalidInput(field="limit", reason="must be zero or more")
     return min(limit, page_size)
@@ -65,10 +65,10 @@ def metadata_filter(value: str | None) -> dict[str, str]:
         return {}
     parsed: Any
     try:
-        parsed = json.loads(value)
-    except json.JSONDecodeError:
+        parsed = documents.parse(value, "metadata")
+    except errors.InvalidInput:
         try:
             parsed = ast.literal_eval(value)
         except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
             parsed = None
-    return requests.metadata_dict(parsed if isinstance(parsed, dict) else value)
+    return fields.metadata("metadata", parsed if isinstance(parsed, dict) else value)

@@ -16,7 +16,7 @@ router = APIRouter(tags=["messages"])
 FILTERS = ("resource_uuid", "resource_type", "request_id")
 
 
-@router.get("/messages", openapi_extra=schemas.list_query(user_messages.SORT_KEYS))
+@router.get("/messages", openapi_extra=schemas.list_query(user_messages.SORT_KEYS, "messages"))
 def list_messages(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
     """The caller's project's messages (paged and filtered from 3.5)."""
     call.require(versions.MESSAGES)

@@ -6,7 +6,8 @@ in ``x-openstack-request-id``; refuses bodies over the limit (``max_body_bytes``
 uploads, which are streamed, ``max_image_bytes``); establishes the caller (``auth``) for
 everything but the version documents and the API description; negotiates
 the microversion of ``/v3`` requests and repeats it in ``OpenStack-API-Version``; and logs
-one line per request. What it refuses is rendered by ``errors``.
+one line per request. What it refuses, and any exception a route lets out, is rendered
+by ``errors`` as a complete response, so the client's connection stays open.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class RequestMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 answer["status"] = message["status"]
+                answer["started"] = True
                 message = {**message, "headers": [*message.get("headers", []), *answer["headers"]]}
             await send(message)
 
@@ -57,7 +59,11 @@ class RequestMiddleware:
         try:
             await self._admit(scope, request_id, answer)
             await self.app(scope, self._limited(scope, receive), send_with_headers)
-        except errors.HearthError as exc:
+        except Exception as exc:
+            # answered here, not re-raised: an exception that reaches uvicorn makes it drop
+            # the connection, which a keep-alive client sees as a reset on its next request
+            if answer.get("started"):
+                raise  # half a response is out: only closing the connection can end it
             await rendering.response_of(exc)(scope, receive, send_with_headers)
         finally:
             LOG.info(

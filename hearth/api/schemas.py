@@ -106,8 +106,33 @@ def image_query(filters: Collection[str]) -> dict[str, Any]:
     return {"parameters": parameters}
 
 
-def list_query(sort_keys: Collection[str]) -> dict[str, Any]:
-    """``openapi_extra`` declaring the paging and sorting query parameters."""
+FILTERS: dict[str, dict[str, Any]] = {
+    "volumes": {
+        "name": {"type": "string"},
+        "status": {"type": "string"},
+        "availability_zone": {"type": "string"},
+        "bootable": {"type": "boolean"},
+        "size": {"type": "integer", "minimum": 1},
+        "metadata": {"type": "string", "description": "a JSON object of strings"},
+    },
+    "snapshots": {
+        "name": {"type": "string"},
+        "status": {"type": "string"},
+        "volume_id": {"type": "string"},
+        "metadata": {"type": "string", "description": "a JSON object of strings (3.22)"},
+    },
+    "messages": {
+        "resource_uuid": {"type": "string"},
+        "resource_type": {"type": "string"},
+        "request_id": {"type": "string"},
+    },
+}
+"""The exact-match filters of each list (``metadata``: the items a row must hold)."""
+
+
+def list_query(sort_keys: Collection[str], resource: str) -> dict[str, Any]:
+    """``openapi_extra`` declaring the paging, sorting and filter query parameters of the
+    list of ``resource`` (a key of :data:`FILTERS`)."""
     keys = sorted(sort_keys)
     parameters = [
         _query("limit", {"type": "integer", "minimum": 0}),
@@ -115,6 +140,7 @@ def list_query(sort_keys: Collection[str]) -> dict[str, Any]:
         _query("sort_key", {"type": "string", "enum": keys}),
         _query("sort_dir", {"type": "string", "enum": ["asc", "desc"]}),
         _query("all_tenants", {"type": "boolean"}),
+        *(_query(name, schema) for name, schema in FILTERS[resource].items()),
     ]
     return {"parameters": parameters}
 

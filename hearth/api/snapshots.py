@@ -16,13 +16,13 @@ router = APIRouter(tags=["snapshots"])
 FILTERS = ("name", "status", "volume_id")
 
 
-@router.get("/snapshots", openapi_extra=schemas.list_query(snapshots.SORT_KEYS))
+@router.get("/snapshots", openapi_extra=schemas.list_query(snapshots.SORT_KEYS, "snapshots"))
 def list_snapshots(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
     """The caller's snapshots."""
     return _listing(request, call, extended=False)
 
 
-@router.get("/snapshots/detail", openapi_extra=schemas.list_query(snapshots.SORT_KEYS))
+@router.get("/snapshots/detail", openapi_extra=schemas.list_query(snapshots.SORT_KEYS, "snapshots"))
 def list_snapshots_detail(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
     """The caller's snapshots with every detail."""
     return _listing(request, call, extended=True)

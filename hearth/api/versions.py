@@ -17,7 +17,9 @@ from hearth import errors
 HEADER = "OpenStack-API-Version"
 SERVICE = "volume"
 UPDATED = "2026-11-25T00:00:00Z"
-_FORMAT = re.compile(r"^([1-9]\d*)\.(0|[1-9]\d*)$")
+_FORMAT = re.compile(r"([1-9][0-9]*)\.(0|[1-9][0-9]*)")  # ASCII digits: \d is any script's
+_MAX_DIGITS = 9
+"""Longer parts name no version Hearth serves (and ``int()`` refuses thousands of digits)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -30,11 +32,14 @@ class Version:
     @classmethod
     def parse(cls, text: str) -> Version:
         """``3.14`` → Version(3, 14); raises InvalidInput for anything else."""
-        match = _FORMAT.match(text.strip())
+        match = _FORMAT.fullmatch(text.strip())
         if match is None:
             raise errors.InvalidInput(
                 field=HEADER, reason=f"{text!r} is not a version like '3.0' or 'latest'"
             )
+        if max(len(part) for part in match.groups()) > _MAX_DIGITS:
+            shown = text.strip() if len(text.strip()) <= 40 else text.strip()[:37] + "..."
+            raise errors.VersionNotAcceptable(version=shown, minimum=str(MIN), maximum=str(MAX))
         return cls(int(match.group(1)), int(match.group(2)))
 
     def __str__(self) -> str:

@@ -18,7 +18,7 @@ from hearth.api.calls import Call, body_object, call, json_body, query_flag
 from hearth.api.views import shapes
 from hearth.api.views import volumes as views
 from hearth.db import rows, volumes
-from hearth.service import idempotency, requests
+from hearth.service import fields, idempotency
 
 router = APIRouter(tags=["volumes"])
 CREATE_FIELDS = ("name", "description", "volume_type", "availability_zone", "metadata")
@@ -27,13 +27,13 @@ UNSUPPORTED_WHEN_SET = ("consistencygroup_id", "group_id", "source_replica", "ba
 ACTIONS = ("os-extend",)
 
 
-@router.get("/volumes", openapi_extra=schemas.list_query(volumes.SORT_KEYS))
+@router.get("/volumes", openapi_extra=schemas.list_query(volumes.SORT_KEYS, "volumes"))
 def list_volumes(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
     """Volumes of the caller's project (of every project: admins with ``all_tenants``)."""
     return _listing(request, call, views.summary)
 
 
-@router.get("/volumes/detail", openapi_extra=schemas.list_query(volumes.SORT_KEYS))
+@router.get("/volumes/detail", openapi_extra=schemas.list_query(volumes.SORT_KEYS, "volumes"))
 def list_volumes_detail(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
     """Volumes with every detail."""
     return _listing(request, call, views.detail)
@@ -63,15 +63,15 @@ def create_volume(
     key = None
     if idempotency_key:
         key = idempotency.Key(idempotency_key, fingerprint=idempotency.fingerprint(body))
-    fields = {name: body.get(name) for name in (*CREATE_FIELDS, *SOURCE_FIELDS)}
-    fields.update(_legacy_names(body))
+    given = {name: body.get(name) for name in (*CREATE_FIELDS, *SOURCE_FIELDS)}
+    given.update(_legacy_names(body))
     volume = call.hearth.create_volume(
         body.get("size"),
         context=call.context,
         wait=False,
         idempotency_key=key,
         image_id=body.get("imageRef"),
-        **fields,
+        **given,
     )
     return {"volume": views.detail(call, volume, extended=False)}
 
@@ -154,7 +154,7 @@ def _filters(query: Any) -> dict[str, Any]:
     if "bootable" in query:
         filters["bootable"] = query_flag(query["bootable"])
     if "size" in query:
-        filters["size"] = requests.integer("size", query["size"])
+        filters["size"] = fields.integer("size", query["size"])
     return filters
 
 

@@ -17,11 +17,11 @@ from hearth import errors
 from hearth.context import RequestContext
 from hearth.db import images, models, statuses
 from hearth.image import info, inspect
+from hearth.service import fields
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-MAX_NAME_LENGTH = 255
 VISIBILITIES = (images.PRIVATE, images.PUBLIC)
 
 
@@ -42,7 +42,7 @@ def new_image(session: Session, context: RequestContext, request: ImageRequest) 
     """Check an upload's fields and insert its row (``queued``, owned by the caller)."""
     return images.create(
         session,
-        name=_name(request.name),
+        name=fields.text("name", request.name),
         owner=context.project_id,
         visibility=_visibility(context, request.visibility),
         disk_format=_choice("disk_format", request.disk_format, inspect.DISK_FORMATS),
@@ -107,12 +107,6 @@ def begin_image_delete(session: Session, context: RequestContext, image_id: str)
     return image
 
 
-def _name(value: Any) -> str:
-    if not isinstance(value, str) or not value or len(value) > MAX_NAME_LENGTH:
-        raise errors.InvalidInput(field="name", reason="must be 1 to 255 characters")
-    return value
-
-
 def _visibility(context: RequestContext, value: Any) -> str:
     if value not in VISIBILITIES:
         raise errors.InvalidInput(field="visibility", reason=f"must be one of {VISIBILITIES}")
@@ -130,18 +124,10 @@ def _choice(field: str, value: Any, allowed: Mapping[str, Any] | frozenset[str])
 def _count(field: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise errors.InvalidInput(field=field, reason=f"must be an integer >= 0, got {value!r}")
-    return value
+    return fields.integer(field, value, minimum=0)  # and within its column
 
 
 def _properties(value: Any) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping) or not all(
-        isinstance(k, str) and k and isinstance(v, str) for k, v in value.items()
-    ):
+    if value is not None and not isinstance(value, Mapping):
         raise errors.InvalidInput(field="properties", reason="keys and values must be strings")
-    if any(len(k) > MAX_NAME_LENGTH or len(v) > MAX_NAME_LENGTH for k, v in value.items()):
-        raise errors.InvalidInput(
-            field="properties", reason=f"keys and values are at most {MAX_NAME_LENGTH} long"
-        )
-    return dict(value)
+    return fields.metadata("properties", value)

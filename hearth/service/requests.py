@@ -8,7 +8,6 @@ two requests cannot both start.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,13 +15,12 @@ from hearth import config, errors
 from hearth.context import RequestContext
 from hearth.db import backends, models, snapshots, statuses, volume_types, volumes
 from hearth.image import info
-from hearth.service import image_requests
+from hearth.service import fields, image_requests
 from hearth.volume import scheduling
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-MAX_NAME_LENGTH = 255
 SOURCE_FIELDS = ("snapshot_id", "source_volid", "image_id", "backup_id")
 
 
@@ -74,8 +72,8 @@ def new_volume(
     zone = _zone(session, request.availability_zone, source_volume)
     volume = volumes.create(
         session,
-        name=optional_text("name", request.name),
-        description=optional_text("description", request.description),
+        name=fields.optional_text("name", request.name),
+        description=fields.optional_text("description", request.description),
         project_id=context.project_id,
         user_id=context.user_id,
         size=size,
@@ -85,7 +83,7 @@ def new_volume(
         snapshot_id=request.snapshot_id,
         source_volid=request.source_volid,
         image_id=image.id if image is not None else None,
-        volume_metadata=metadata_dict(request.metadata),
+        volume_metadata=fields.metadata("metadata", request.metadata),
     )
     spec = scheduling.build(
         volume,
@@ -119,7 +117,7 @@ def begin_volume_extend(
 ) -> models.Volume:
     """Check an extend request and move the volume to ``extending``."""
     volume = volumes.get_for_update(session, volume_id, project_id=_scope(context))
-    size = integer("new_size", new_size)
+    size = fields.integer("new_size", new_size)
     if size <= volume.size or size > max_size:
         raise errors.InvalidInput(
             field="new_size",
@@ -145,8 +143,7 @@ def new_snapshot(
     metadata: Any = None,
 ) -> models.Snapshot:
     """Check a create-snapshot request and insert its row (``creating``)."""
-    if not isinstance(volume_id, str) or not volume_id:
-        raise errors.InvalidInput(field="volume_id", reason="a volume id is required")
+    fields.reference("volume_id", volume_id, reason="a volume id is required")
     # the volume is the resource acted on: missing (or another project's) is not found
     volume = volumes.get_for_update(session, volume_id, project_id=_scope(context))
     if volume.status != statuses.VolumeStatus.AVAILABLE:
@@ -156,13 +153,13 @@ def new_snapshot(
     return snapshots.create(
         session,
         volume_id=volume_id,
-        name=optional_text("name", name),
-        description=optional_text("description", description),
+        name=fields.optional_text("name", name),
+        description=fields.optional_text("description", description),
         project_id=context.project_id,
         user_id=context.user_id,
         volume_size=volume.size,
         status=statuses.SnapshotStatus.CREATING,
-        snapshot_metadata=metadata_dict(metadata),
+        snapshot_metadata=fields.metadata("metadata", metadata),
     )
 
 
@@ -190,8 +187,7 @@ def _scope(context: RequestContext) -> str | None:
 def _single_source(request: VolumeRequest) -> str | None:
     given = [name for name in SOURCE_FIELDS if getattr(request, name) is not None]
     for name in given:
-        if not isinstance(getattr(request, name), str) or not getattr(request, name):
-            raise errors.InvalidInput(field=name, reason="must be a non-empty id string")
+        fields.reference(name, getattr(request, name))
     if len(given) > 1:
         raise errors.InvalidInput(
             field=given[1], reason=f"give only one source; {' and '.join(given)} were given"
@@ -224,11 +220,7 @@ def _size(value: Any, source_size: int | None, max_size: int, source: object) ->
         if source_size is None:
             raise errors.InvalidInput(field="size", reason="a size in GiB is required")
         return source_size
-    size = integer("size", value)
-    if size < 1 or size > max_size:
-        raise errors.InvalidInput(
-            field="size", reason=f"must be between 1 and {max_size} GiB, got {size}"
-        )
+    size = fields.integer("size", value, minimum=1, maximum=max_size, unit=" GiB")
     if source_size is not None and size < source_size:
         kind = "snapshot" if isinstance(source, models.Snapshot) else "source volume"
         raise errors.InvalidInput(
@@ -258,21 +250,10 @@ def _image_size(value: Any, image: info.ImageInfo, max_size: int) -> int:
     return size
 
 
-def integer(name: str, value: Any) -> int:
-    """An integer given as an int or a string of digits (as Block Storage clients send)."""
-    if isinstance(value, bool):
-        raise errors.InvalidInput(field=name, reason=f"must be an integer, got {value!r}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    raise errors.InvalidInput(field=name, reason=f"must be an integer, got {value!r}")
-
-
 def _zone(session: Session, value: Any, source: models.Volume | None) -> str | None:
     """The requested zone, checked against the zones backends reported; a copy stays in
     its source's zone."""
-    zone = optional_text("availability_zone", value)
+    zone = fields.optional_text("availability_zone", value)
     if source is not None:
         if zone is not None and zone != source.availability_zone:
             raise errors.InvalidInput(
@@ -291,36 +272,8 @@ def _zone(session: Session, value: Any, source: models.Volume | None) -> str | N
 def _volume_type(session: Session, value: Any) -> models.VolumeType:
     if value is None:
         return volume_types.get_default(session)
-    if not isinstance(value, str) or not value:
-        raise errors.InvalidInput(field="volume_type", reason="must be a type name or id")
+    fields.reference("volume_type", value, reason="must be a type name or id")
     volume_type = volume_types.find(session, value)
     if volume_type is None:
         raise errors.InvalidReference(field="volume_type", kind="Volume type", value=value)
     return volume_type
-
-
-def optional_text(name: str, value: Any) -> str | None:
-    """A name or description: absent, or a string of bounded length."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or len(value) > MAX_NAME_LENGTH:
-        raise errors.InvalidInput(
-            field=name, reason=f"must be a string of at most {MAX_NAME_LENGTH} characters"
-        )
-    return value
-
-
-def metadata_dict(value: Any, field: str = "metadata") -> dict[str, str]:
-    """Metadata as a request gave it, checked: string keys and values of bounded length."""
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise errors.InvalidInput(field=field, reason="must be an object of strings")
-    for key, item in value.items():
-        if not (isinstance(key, str) and isinstance(item, str)) or not key:
-            raise errors.InvalidInput(field=field, reason="keys and values must be strings")
-        if len(key) > MAX_NAME_LENGTH or len(item) > MAX_NAME_LENGTH:
-            raise errors.InvalidInput(
-                field=field, reason=f"keys and values are at most {MAX_NAME_LENGTH} long"
-            )
-    return dict(value)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from hearth import errors
 from hearth.context import RequestContext
 from hearth.db import models, volume_types
-from hearth.service import requests
+from hearth.service import fields
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -23,19 +23,17 @@ def new_volume_type(
     context: RequestContext,
     name: Any,
     *,
-    description: str | None,
+    description: Any,
     extra_specs: Any,
     is_public: bool,
 ) -> models.VolumeType:
     """Check and insert a volume type (admins only)."""
     _require_admin(context, "create volume types")
-    specs = requests.metadata_dict(extra_specs, field="extra_specs")
-    if not isinstance(name, str) or not name or len(name) > requests.MAX_NAME_LENGTH:
-        raise errors.InvalidInput(field="name", reason="must be 1 to 255 characters")
+    specs = fields.metadata("extra_specs", extra_specs)
     return volume_types.create(
         session,
-        name=name,
-        description=description,
+        name=fields.text("name", name),
+        description=fields.optional_text("description", description),
         extra_specs=dict(specs or {}),
         is_public=is_public,
     )

@@ -1,8 +1,8 @@
 """Request checks for changes to existing rows: names, descriptions and metadata of
 volumes and snapshots, and volume types' extra specs (Cinder's update and metadata APIs).
 
-As in ``requests``, every check runs before anything is written, in the transaction that
-then writes; a resource of another project is not found.
+As in ``requests`` (each value checked by ``fields``), every check runs before anything is
+written, in the transaction that then writes; a resource of another project is not found.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from hearth import errors
 from hearth.context import RequestContext
 from hearth.db import models, snapshots, volume_types, volumes
-from hearth.service import requests
+from hearth.service import fields
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -26,11 +26,11 @@ def update_volume(
 ) -> models.Volume:
     """Change a volume's name, description and (replacing it) metadata."""
     volume = volumes.get_for_update(session, volume_id, project_id=context.visible_project)
-    fields = _text_changes(changes)
+    changed = _text_changes(changes)
     if "metadata" in changes:
-        fields["volume_metadata"] = requests.metadata_dict(changes["metadata"])
-    if fields:
-        volumes.update(session, volume_id, **fields)
+        changed["volume_metadata"] = fields.metadata("metadata", changes["metadata"])
+    if changed:
+        volumes.update(session, volume_id, **changed)
     return volume
 
 
@@ -44,7 +44,7 @@ def set_volume_metadata(
 ) -> dict[str, str]:
     """Merge (or with ``replace``, substitute) metadata items; returns all of them."""
     volume = volumes.get_for_update(session, volume_id, project_id=context.visible_project)
-    given = requests.metadata_dict(metadata)
+    given = fields.metadata("metadata", metadata)
     merged = given if replace else {**volume.volume_metadata, **given}
     volumes.update(session, volume_id, volume_metadata=merged)
     return merged
@@ -66,11 +66,11 @@ def update_snapshot(
 ) -> None:
     """Change a snapshot's name and description."""
     snapshots.get(session, snapshot_id, project_id=context.visible_project)
-    fields = _text_changes(changes)
+    changed = _text_changes(changes)
     if "metadata" in changes:
-        fields["snapshot_metadata"] = requests.metadata_dict(changes["metadata"])
-    if fields:
-        snapshots.update(session, snapshot_id, **fields)
+        changed["snapshot_metadata"] = fields.metadata("metadata", changes["metadata"])
+    if changed:
+        snapshots.update(session, snapshot_id, **changed)
 
 
 def set_extra_specs(
@@ -79,7 +79,7 @@ def set_extra_specs(
     """Merge extra specs into a volume type (admins only); returns all of them."""
     _require_admin(context, "change volume types")
     volume_type = volume_types.get(session, type_id)
-    given = requests.metadata_dict(specs, field="extra_specs")
+    given = fields.metadata("extra_specs", specs)
     merged = given if replace else {**volume_type.extra_specs, **given}
     volume_types.update(session, volume_type.id, extra_specs=merged)
     return merged
@@ -97,7 +97,7 @@ def delete_extra_spec(session: Session, context: RequestContext, type_id: str, k
 
 def _text_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        name: requests.optional_text(name, changes[name]) for name in TEXT_FIELDS if name in changes
+        name: fields.optional_text(name, changes[name]) for name in TEXT_FIELDS if name in changes
     }
 
 
