@@ -14,11 +14,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hearth import rpc
 from hearth.db import models, statuses
 from hearth.db import session as db_session
 from tests.db_backends import fresh_postgres_database
 from tests.functional.api.conftest import Api, start_api
+from tests.waiting import wait_until
 
 TABLES = (
     models.Volume,
@@ -71,7 +71,7 @@ def settle(api: Api, timeout: float = 30) -> None:
             )
         return not busy and api.hearth.services.bus.idle()
 
-    assert rpc.wait_until(settled, timeout=timeout), "accepted work did not end in time"
+    assert wait_until(settled, timeout=timeout), "accepted work did not end in time"
 
 
 @contextlib.contextmanager
