@@ -383,10 +383,12 @@ class ConfigError(HearthError):
 
 
 class BackendBusy(HearthError):
-    """A backend may be served by one volume manager at a time, and one already runs."""
+    """A backend may be served by one volume manager at a time, and another Hearth process
+    (``hearth serve``, or a command serving it with the in-process bus) holds it;
+    ``holder`` is a ``coordination.Holder``."""
 
     code = "backend_busy"
-    message = "Backend {backend} is already served by another process."
+    message = "Backend {backend} is held by another Hearth process: {holder}."
 
 
 class NoValidBackend(HearthError):

@@ -47,7 +47,7 @@ def image_create(
 @pass_options
 def image_list(options: Options) -> None:
     """List the images you can use."""
-    with options.hearth() as hearth:
+    with options.hearth(serve=False) as hearth:
         rows = [output.image_view(i) for i in hearth.list_images()]
     output.emit_list(options, rows, output.IMAGE_COLUMNS)
 
@@ -57,7 +57,7 @@ def image_list(options: Options) -> None:
 @pass_options
 def image_show(options: Options, image_id: str) -> None:
     """Show one image (by id or name)."""
-    with options.hearth() as hearth:
+    with options.hearth(serve=False) as hearth:
         output.emit(options, output.image_view(hearth.get_image(image_id)))
 
 
@@ -80,7 +80,7 @@ def image_cache() -> None:
 @pass_options
 def image_cache_list(options: Options, backend: str | None) -> None:
     """List cache entries, least recently used first."""
-    with options.hearth() as hearth:
+    with options.hearth(serve=False) as hearth:
         rows = [output.cache_view(e) for e in hearth.list_image_cache(backend)]
     output.emit_list(options, rows, output.CACHE_COLUMNS)
 

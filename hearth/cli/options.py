@@ -8,17 +8,30 @@ OpenStack client takes it): :func:`format_option`, which the later one wins.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import click
 
-from hearth import config, errors
+from hearth import config, coordination, errors
 from hearth.context import RequestContext
 from hearth.service.facade import Hearth
 
 FORMATS = ("table", "json")
+
+
+BACKEND_WAIT = 5.0
+"""Seconds a command waits for a backend that another command holds (in-process bus)."""
+BACKEND_POLL = 0.25
+"""Seconds between two tries to take that backend."""
+VALUE_OPTIONS = frozenset({"--data-dir", "--config", "--format", "-f", "--project", "--user"})
+"""The root group's options that take a value (to find the command in a holder's argv)."""
+SERVED = (
+    "With the in-process memory:// bus a command cannot send work to a running "
+    "`hearth serve`: use its API, or give both a broker ([bus] url)."
+)
 
 
 class Options:
@@ -45,16 +58,36 @@ class Options:
 
     @contextmanager
     def hearth(self, *, serve: bool | None = None) -> Iterator[Hearth]:
-        """Hearth for one command; ``serve=False`` for commands that only read."""
-        try:
-            opened = Hearth.open(settings=self.settings(), context=self.context, serve=serve)
-        except errors.BackendBusy as exc:
-            raise click.ClickException(
-                f"{exc.user_message} With the in-process memory:// bus a command cannot reach "
-                "a running `hearth serve`: use its API, or give both a broker ([bus] url)."
-            ) from exc
-        with opened:
+        """Hearth for one command; ``serve=False`` for commands that only read (they open
+        beside anything). A command that serves its backends (the in-process bus) while
+        another command holds one waits up to BACKEND_WAIT seconds for it, saying so."""
+        with self._open(serve) as opened:
             yield opened
+
+    def _open(self, serve: bool | None) -> Hearth:
+        settings = self.settings()
+        deadline = time.monotonic() + BACKEND_WAIT
+        told = False
+        while True:
+            try:
+                return Hearth.open(settings=settings, context=self.context, serve=serve)
+            except errors.BackendBusy as exc:
+                holder = exc.fields.get("holder")
+                if _is_server(holder):
+                    raise click.ClickException(f"{exc.user_message} {SERVED}") from exc
+                if time.monotonic() >= deadline:
+                    raise click.ClickException(
+                        f"{exc.user_message} It did not finish within {BACKEND_WAIT:g} s: "
+                        "try again when it has. To run commands side by side, give Hearth a "
+                        "broker ([bus] url) and run `hearth serve`."
+                    ) from exc
+                if not told:
+                    click.echo(
+                        f"{exc.user_message} Waiting up to {BACKEND_WAIT:g} s for it to finish.",
+                        err=True,
+                    )
+                    told = True
+                time.sleep(BACKEND_POLL)
 
 
 pass_options = click.make_pass_decorator(Options)
@@ -75,6 +108,19 @@ def format_option() -> click.Option:
         callback=chosen,
         help="Output format: table or json (as the global --format).",
     )
+
+
+def _is_server(holder: object) -> bool:
+    """Whether a backend's holder is a ``hearth serve`` (waiting for it would not help)."""
+    if not isinstance(holder, coordination.Holder):
+        return False
+    args = iter(holder.argv[1:])
+    for arg in args:
+        if arg in VALUE_OPTIONS:
+            next(args, None)
+        elif not arg.startswith("-"):
+            return arg == "serve"
+    return False
 
 
 def pairs(items: Sequence[str]) -> dict[str, str]:

@@ -9,7 +9,13 @@ nothing is stored), and only then renames the file into place and makes the row
 ``active``. Layout::
 
     <directory>/image-<id>     the bytes of an active image, exactly as uploaded
-    <directory>/tmp/           uploads in progress; cleared at start-up
+    <directory>/tmp/<id>.part  uploads in progress
+
+An upload holds its image's upload lock (``coordination.image_upload_lock``) from before
+the row becomes ``saving`` until the row is ``active`` or gone and ``tmp/`` holds nothing
+of it; the lock dies with its process. :meth:`ImageStore.recover` therefore takes up only
+uploads whose lock it can take: their process died. An upload running in another process
+(``hearth serve`` receiving a body while a command starts) is left alone.
 
 The create path reads stored files through ``fetch.LocalFetcher``.
 """
@@ -29,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from hearth import config, errors
+from hearth import config, coordination, errors
 from hearth.db import images, models
 from hearth.db.session import Database
 from hearth.db.statuses import ImageStatus
@@ -72,28 +78,52 @@ class ImageStore:
     """Image files in ``directory``, registered through ``images`` rows."""
 
     def __init__(
-        self, db: Database, directory: Path, *, max_image_bytes: int, url_timeout: float
+        self,
+        db: Database,
+        directory: Path,
+        *,
+        locks: coordination.Locks,
+        max_image_bytes: int,
+        url_timeout: float,
     ) -> None:
         self.db = db
         self.directory = directory
+        self.locks = locks
         self.max_image_bytes = max_image_bytes
         self.url_timeout = url_timeout
         self._tmp = directory / "tmp"
 
     def recover(self) -> None:
-        """At start-up: uploads that died with their process are ``killed``, their partial
-        bytes removed. Only safe while no upload runs in this directory."""
+        """Take up uploads that died with their process: each ``saving`` row and each
+        ``tmp/<id>.part`` whose upload lock is free. Their partial bytes are removed and the row,
+        if still ``saving``, becomes ``killed``. An upload whose lock is held is running
+        (here or in another process) and is not touched. Needs started locks."""
         self._tmp.mkdir(parents=True, exist_ok=True)
-        for leftover in self._tmp.iterdir():
-            leftover.unlink(missing_ok=True)
         with self.db.transaction() as session:
-            for row in images.find_all(session, statuses=[ImageStatus.SAVING]):
-                images.set_status(session, row.id, ImageStatus.KILLED)
-                LOG.warning("upload of image %s died with its process; marked killed", row.id)
+            saving = {row.id for row in images.find_all(session, statuses=[ImageStatus.SAVING])}
+        leftovers = {path.name.removesuffix(".part") for path in self._tmp.glob("*.part")}
+        for image_id in sorted(saving | leftovers):
+            self._recover_upload(image_id)
 
     def upload(self, image_id: str, source: Source) -> models.Image:
         """Receive, inspect and store the bytes of a ``queued`` image; returns the active
-        row. Any failure removes the row and the bytes: a rejected upload leaves nothing."""
+        row. Any failure removes the row and the bytes: a rejected upload leaves nothing.
+        Holds the image's upload lock throughout (an upload already running: InvalidStatus)."""
+        lock = coordination.image_upload_lock(image_id)
+        held = self.locks.try_acquire(lock)
+        if held is None:
+            with self.db.transaction() as session:
+                status = images.get(session, image_id).status
+            raise errors.InvalidStatus(
+                action="upload", kind="image", resource_id=image_id, status=status
+            )
+        try:
+            return self._upload(image_id, source)
+        finally:
+            self.locks.forget(lock)  # an image is uploaded once: its lock is done with
+            held.release()
+
+    def _upload(self, image_id: str, source: Source) -> models.Image:
         with self.db.transaction() as session:
             row = images.get(session, image_id)
             if not images.set_status(
@@ -102,7 +132,7 @@ class ImageStore:
                 raise errors.InvalidStatus(
                     action="upload", kind="image", resource_id=image_id, status=row.status
                 )
-        partial = self._tmp / f"{image_id}.part"
+        partial = self._partial(image_id)
         final = fetch.stored_file(self.directory, image_id)
         try:
             received = self._receive(source, partial, image_id)
@@ -115,6 +145,29 @@ class ImageStore:
             with self.db.transaction() as session:
                 images.delete(session, image_id)
             raise
+
+    def _recover_upload(self, image_id: str) -> None:
+        """Clean up after one upload if its lock is free (its process is gone)."""
+        lock = coordination.image_upload_lock(image_id)
+        held = self.locks.try_acquire(lock)
+        if held is None:
+            LOG.info("upload of image %s is running in another process; left alone", image_id)
+            return
+        try:
+            self._partial(image_id).unlink(missing_ok=True)
+            with self.db.transaction() as session:
+                if images.set_status(
+                    session, image_id, ImageStatus.KILLED, expected=[ImageStatus.SAVING]
+                ):
+                    # it may have died between the rename and the activation
+                    fetch.stored_file(self.directory, image_id).unlink(missing_ok=True)
+                    LOG.warning("upload of image %s died with its process; marked killed", image_id)
+            self.locks.forget(lock)
+        finally:
+            held.release()
+
+    def _partial(self, image_id: str) -> Path:
+        return self._tmp / f"{image_id}.part"
 
     def remove(self, image_id: str) -> None:
         """Delete an image's bytes (its row is gone already); a missing file is fine."""

@@ -71,7 +71,9 @@ class Hearth(catalog.Catalog):
 
         ``serve``: run the scheduler and the backends' managers in this process. Default:
         yes with the in-process memory:// bus, no with a broker (``hearth serve`` processes
-        do the work). ``serve=False`` suits reading only.
+        do the work). ``serve=False`` suits reading only: it serves nothing and takes up
+        nothing (no reconciliation, no recovery of dead uploads), so it opens beside a
+        running ``hearth serve`` whatever the bus, and leaves that process's work alone.
         """
         chosen = settings or config.load(data_dir=data_dir, config_file=config_file)
         services = wiring.build(
@@ -80,7 +82,7 @@ class Hearth(catalog.Catalog):
             extra_notification_drivers=extra_notification_drivers,
         )
         try:
-            services.start()
+            services.start(recover=serve is not False)
         except BaseException:
             services.stop()
             raise

@@ -73,17 +73,23 @@ class Services:
                 self.unserved_drivers[backend] = build_driver(self.settings, backend)
             return self.unserved_drivers[backend]
 
-    def start(self) -> None:
-        """Check the schema, connect, take over the served backends, start consuming."""
+    def start(self, *, recover: bool = True) -> None:
+        """Check the schema, connect, take over the served backends, start consuming.
+
+        ``recover``: also take up the image store's uploads that died with their process
+        (only those: a running upload holds its lock, see ``store``). False for a process
+        that only reads. Either way a backend's unfinished work is taken up only by its
+        manager, which holds the backend's lock; a process serving no backend runs none.
+        """
         if not self.db.is_current():
             if not self.db.is_sqlite:
                 raise errors.ConfigError(
                     reason="the database schema is not current; run `hearth db upgrade`"
                 )
             self.db.upgrade()  # the embedded SQLite database keeps itself current
-        if self.image_store is not None:
-            self.image_store.recover()
         self.locks.start()
+        if recover and self.image_store is not None:
+            self.image_store.recover()
         self.relay.start()
         self.started = True
         for manager in self.managers.values():
@@ -211,6 +217,7 @@ def build(
     image_store = store.ImageStore(
         db,
         settings.image_directory,
+        locks=locks,
         max_image_bytes=settings.images.max_image_size_gb << 30,
         url_timeout=settings.images.url_timeout_seconds,
     )

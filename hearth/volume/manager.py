@@ -75,9 +75,10 @@ class VolumeManager:
         died (partial files, image cache entries never finished), report capacity, then
         finish or undo every unfinished operation (reconciliation). Raises BackendBusy if
         another process serves the backend."""
-        self._ownership = self.locks.try_acquire(coordination.backend_lock(self.host))
+        lock = coordination.backend_lock(self.host)
+        self._ownership = self.locks.try_acquire(lock)
         if self._ownership is None:
-            raise errors.BackendBusy(backend=self.host)
+            raise errors.BackendBusy(backend=self.host, holder=self.locks.holder(lock))
         self.driver.do_setup()
         for name in self.driver.remove_partial_files():
             LOG.info("removed unfinished file %s from backend %s", name, self.host)

@@ -1,15 +1,18 @@
 """The image store through the library facade: uploads from files and URLs, refusals that
-store nothing, visibility between projects, deletes, and uploads that died."""
+store nothing, visibility between projects, deletes, and uploads that died (taken up only
+when their upload lock is free: their process is gone)."""
 
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from hearth import errors
+from hearth import config, coordination, errors
 from hearth.context import RequestContext
 from hearth.db import images, statuses
 from hearth.image import fetch
@@ -218,3 +221,118 @@ def test_an_upload_that_died_with_its_process_is_killed_at_the_next_start(
         assert stored_files(second) == []
     finally:
         second.close()
+
+
+def saving_image(hearth: Hearth, partial: bytes = b"half an upload") -> str:
+    """An image row ``saving`` with a partial file in ``tmp/``, as an upload in progress."""
+    with hearth.services.db.transaction() as session:
+        row = images.create(
+            session,
+            name="half",
+            owner="admin",
+            visibility="private",
+            disk_format="raw",
+            container_format="bare",
+            status=statuses.ImageStatus.SAVING,
+        )
+    (hearth.services.settings.image_directory / "tmp" / f"{row.id}.part").write_bytes(partial)
+    return row.id
+
+
+def hold_in_a_process(settings: config.Settings, lock: str) -> subprocess.Popen[str]:
+    """Another process holding ``lock`` (as an upload in it would) until it is killed."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from hearth import coordination\n"
+            "locks = coordination.Locks(sys.argv[1]); locks.start()\n"
+            "held = locks.try_acquire(sys.argv[2])\n"
+            "assert held is not None\n"
+            "print('held', flush=True); time.sleep(600)\n",
+            settings.lock_url,
+            lock,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return holder
+
+
+def test_an_upload_running_in_another_process_is_left_alone_until_that_process_dies(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path / "data")
+    first = open_hearth(settings)
+    running = saving_image(first)
+    first.close()
+    holder = hold_in_a_process(settings, coordination.image_upload_lock(running))
+    try:
+        second = open_hearth(settings)
+        try:
+            assert second.get_image(running).status == "saving"
+            assert stored_files(second) == [f"tmp/{running}.part"]
+        finally:
+            second.close()
+    finally:
+        holder.kill()
+        holder.communicate()
+
+    third = open_hearth(settings)  # the lock died with its process: the upload is dead
+    try:
+        assert third.get_image(running).status == "killed"
+        assert stored_files(third) == []
+    finally:
+        third.close()
+
+
+def test_a_partial_file_is_removed_only_when_its_upload_lock_is_free(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data")
+    first = open_hearth(settings)
+    directory = settings.image_directory / "tmp"
+    (directory / "running.part").write_bytes(b"live")
+    (directory / "dead.part").write_bytes(b"dead")
+    (directory / "not-an-upload").write_bytes(b"someone else's")
+    with first.services.locks.hold(coordination.image_upload_lock("running")):
+        assert first.services.image_store is not None
+        first.services.image_store.recover()
+        assert stored_files(first) == ["tmp/not-an-upload", "tmp/running.part"]
+    first.close()
+
+
+def test_a_read_only_open_takes_up_no_upload(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data")
+    first = open_hearth(settings)
+    dead = saving_image(first)
+    first.close()
+
+    with Hearth.open(settings=settings, serve=False) as reader:
+        assert reader.get_image(dead).status == "saving"
+        assert stored_files(reader) == [f"tmp/{dead}.part"]
+        # and no reconciliation: only managers and the scheduler run it, at start and on
+        # the ticker, and a read-only open has none of them
+        assert reader.services.managers == {} and reader.services.scheduler is None
+        assert reader.services._ticker is None
+
+
+def test_an_image_being_uploaded_refuses_a_second_upload_and_keeps_the_first(
+    hearth: Hearth, qcow2: Path
+) -> None:
+    row = hearth.register_image("twice", disk_format="qcow2")
+    lock = coordination.image_upload_lock(row.id)
+    with (
+        hearth.services.locks.hold(lock),  # the first upload, under way
+        qcow2.open("rb") as body,
+        pytest.raises(errors.InvalidStatus) as caught,
+    ):
+        hearth.upload_image(row.id, body)
+    assert caught.value.status == 409
+    assert hearth.get_image(row.id).status == "queued"
+
+
+def test_an_upload_leaves_no_lock_file_behind(hearth: Hearth, qcow2: Path) -> None:
+    image = hearth.create_image("cirros", file=str(qcow2), disk_format="qcow2")
+    locks = hearth.services.settings.data_dir / "locks"
+    assert not [p.name for p in locks.iterdir() if image.id in p.name]
