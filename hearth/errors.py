@@ -56,6 +56,7 @@ Each class carries what the rest of Hearth needs to act on a failure:
     ├── BackupRepositoryError        500  reading or writing the backup repository failed
     ├── DatabaseUnavailable          503  the database cannot be reached or is locked
     ├── BusUnavailable               503  the message broker cannot take a message
+    ├── WaitTimedOut                 504  a wait=True call ran out of time; the work goes on
     ├── MalformedMessage             500  a bus message that is not a Hearth envelope
     └── BackendError                 500  the backend failed; another backend may succeed
         ├── BackendFull                   no space left on the backend
@@ -411,6 +412,19 @@ class BusUnavailable(HearthError):
     status = 503
     code = "bus_unavailable"
     message = "The message bus is unavailable; try again later."
+
+
+class WaitTimedOut(HearthError):
+    """A call with ``wait=True`` gave up waiting for its work to end (``[service]
+    wait_timeout_seconds`` or its ``timeout``). Only the wait ends: the work goes on, and
+    the row tells how it ends."""
+
+    status = 504
+    code = "wait_timed_out"
+    message = (
+        "Gave up after {timeout:g} s waiting for {kind} {resource_id}, still '{status}' "
+        "({waiting_for}); the work goes on: show the {kind} later."
+    )
 
 
 class MalformedMessage(HearthError):
