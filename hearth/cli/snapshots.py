@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 import click
 
-from hearth.cli import output
+from hearth.cli import output, progress
 from hearth.cli.options import Options, pass_options
 from hearth.db import statuses
+from hearth.service.facade import Hearth
 
 
 @click.group()
@@ -26,7 +27,9 @@ def snapshot_create(
 ) -> None:
     """Snapshot a volume."""
     with options.hearth() as hearth:
-        created = hearth.create_snapshot(volume_id, name=name, description=description)
+        with progress.waiting(hearth) as follow:
+            follow("volume", volume_id)  # its backend makes the snapshot
+            created = hearth.create_snapshot(volume_id, name=name, description=description)
         output.emit(options, output.snapshot_view(created))
         if created.status == statuses.SnapshotStatus.ERROR:
             output.fail_with_messages(hearth, created.id)
@@ -57,4 +60,10 @@ def snapshot_show(options: Options, snapshot_id: str) -> None:
 def snapshot_delete(options: Options, snapshot_ids: Sequence[str]) -> None:
     """Delete snapshots."""
     with options.hearth() as hearth:
-        output.each(snapshot_ids, hearth.delete_snapshot)
+        output.each(snapshot_ids, lambda snapshot_id: _delete(hearth, snapshot_id))
+
+
+def _delete(hearth: Hearth, snapshot_id: str) -> None:
+    with progress.waiting(hearth) as follow:
+        follow("snapshot", snapshot_id)
+        hearth.delete_snapshot(snapshot_id)

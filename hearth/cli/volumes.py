@@ -7,10 +7,10 @@ from typing import Any
 
 import click
 
-from hearth.cli import output
+from hearth.cli import output, progress
 from hearth.cli.options import Options, pairs, pass_options
-from hearth.cli.progress import progress_bar
 from hearth.db import statuses
+from hearth.service.facade import Hearth
 
 
 @click.group()
@@ -35,9 +35,10 @@ def volume_create(
 ) -> None:
     """Create a volume and wait until it is available (or failed)."""
     with options.hearth() as hearth:
-        with progress_bar(hearth, enabled=wait) as watch:
+        with progress.waiting(hearth, bar=wait) as follow:
             metadata = pairs(properties) or None
-            created = hearth.create_volume(metadata=metadata, on_created=watch, **fields)
+            followed = progress.on_created(follow)
+            created = hearth.create_volume(metadata=metadata, on_created=followed, **fields)
         output.emit(options, output.volume_view(created))
         if created.status == statuses.VolumeStatus.ERROR:
             output.fail_with_messages(hearth, created.id)
@@ -68,7 +69,7 @@ def volume_show(options: Options, volume_id: str) -> None:
 def volume_delete(options: Options, volume_ids: Sequence[str]) -> None:
     """Delete volumes (each must have no snapshots and not be creating)."""
     with options.hearth() as hearth:
-        output.each(volume_ids, hearth.delete_volume)
+        output.each(volume_ids, lambda volume_id: _delete(hearth, volume_id))
 
 
 @volume.command("path")
@@ -87,4 +88,13 @@ def volume_path(options: Options, volume_id: str) -> None:
 def volume_extend(options: Options, volume_id: str, new_size: str) -> None:
     """Grow a volume to NEW_SIZE GiB."""
     with options.hearth() as hearth:
-        output.emit(options, output.volume_view(hearth.extend_volume(volume_id, new_size)))
+        with progress.waiting(hearth) as follow:
+            follow("volume", volume_id)
+            extended = hearth.extend_volume(volume_id, new_size)
+        output.emit(options, output.volume_view(extended))
+
+
+def _delete(hearth: Hearth, volume_id: str) -> None:
+    with progress.waiting(hearth) as follow:
+        follow("volume", volume_id)
+        hearth.delete_volume(volume_id)
