@@ -145,6 +145,26 @@ class NotificationSettings(_Section):
     (default 3600)."""
 
 
+class HousekeepingSettings(_Section):
+    """The periodic purge of rows nobody needs any more, run in every process that runs the
+    periodic tasks (a scheduler or volume role); see ``hearth.service.housekeeping``."""
+
+    interval_seconds: float = Field(default=300.0, gt=0)
+    """Seconds between two purges (default 300), checked on each heartbeat
+    (``[scheduler] report_interval``): idempotency keys past their expiry (``[api]
+    idempotency_ttl`` after their create), user messages past their ``guaranteed_until``
+    (30 days after they were written) and, by the notification relay of every process,
+    notifications delivered more than ``[notifications] sent_retention_seconds`` ago."""
+
+
+class ServiceSettings(_Section):
+    """The library facade (``Hearth``), which the CLI calls."""
+
+    wait_timeout_seconds: float = Field(default=3600.0, gt=0)
+    """Seconds a call with ``wait=True`` (the CLI's creates, deletes and extends) waits for
+    its work to end before it fails with WaitTimedOut, the work going on (default 3600)."""
+
+
 class ImageSettings(_Section):
     """The image store, and how images become raw volume data."""
 
@@ -240,6 +260,8 @@ class Settings(_Section):
     scheduler: SchedulerSettings = SchedulerSettings()
     recovery: RecoverySettings = RecoverySettings()
     notifications: NotificationSettings = NotificationSettings()
+    housekeeping: HousekeepingSettings = HousekeepingSettings()
+    service: ServiceSettings = ServiceSettings()
     limits: LimitSettings = LimitSettings()
     images: ImageSettings = ImageSettings()
     api: ApiSettings = ApiSettings()

@@ -60,6 +60,7 @@ Each class carries what the rest of Hearth needs to act on a failure:
     │   └── DatabaseMissing               the server has no such database: how to create it
     ├── BusUnavailable               503  the message broker cannot take a message
     │   └── BrokerUnreachable             no connection: names the broker (password masked)
+    ├── WaitTimedOut                 504  a wait=True call ran out of time; the work goes on
     ├── MalformedMessage             500  a bus message that is not a Hearth envelope
     └── BackendError                 500  the backend failed; another backend may succeed
         ├── BackendFull                   no space left on the backend
@@ -434,6 +435,19 @@ class BrokerUnreachable(BusUnavailable):
     code = "broker_unreachable"
     message = (
         "Cannot reach the message broker at {url}: {reason}. Is it running, and is [bus] url right?"
+    )
+
+
+class WaitTimedOut(HearthError):
+    """A call with ``wait=True`` gave up waiting for its work to end (``[service]
+    wait_timeout_seconds`` or its ``timeout``). Only the wait ends: the work goes on, and
+    the row tells how it ends."""
+
+    status = 504
+    code = "wait_timed_out"
+    message = (
+        "Gave up after {timeout:g} s waiting for {kind} {resource_id}, still '{status}' "
+        "({waiting_for}); the work goes on: show the {kind} later."
     )
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import click
 
-from hearth.cli import output, volumes
+from hearth.cli import output, progress, volumes
 from hearth.cli.options import Options, pass_options
 from hearth.db import statuses
 from hearth.service.facade import Hearth
@@ -31,7 +31,9 @@ def snapshot_create(
     """Snapshot a volume."""
     with options.hearth() as hearth:
         source = volumes.find(hearth, volume_id, "volume_id")
-        created = hearth.create_snapshot(source, name=name, description=description)
+        with progress.waiting(hearth) as follow:
+            follow("volume", source)  # its backend makes the snapshot
+            created = hearth.create_snapshot(source, name=name, description=description)
         output.emit(options, output.snapshot_view(created))
         if created.status == statuses.SnapshotStatus.ERROR:
             output.fail_with_messages(hearth, created.id)
@@ -63,9 +65,15 @@ def snapshot_show(options: Options, snapshot_id: str) -> None:
 def snapshot_delete(options: Options, snapshot_ids: Sequence[str]) -> None:
     """Delete snapshots."""
     with options.hearth() as hearth:
-        output.each(snapshot_ids, lambda given: hearth.delete_snapshot(find(hearth, given)))
+        output.each(snapshot_ids, lambda given: _delete(hearth, find(hearth, given)))
 
 
 def find(hearth: Hearth, id_or_name: str) -> str:
     """The id of the snapshot given by id or unique name."""
     return hearth.find_snapshot(id_or_name).id
+
+
+def _delete(hearth: Hearth, snapshot_id: str) -> None:
+    with progress.waiting(hearth) as follow:
+        follow("snapshot", snapshot_id)
+        hearth.delete_snapshot(snapshot_id)

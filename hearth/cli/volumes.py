@@ -11,9 +11,8 @@ from typing import Any
 
 import click
 
-from hearth.cli import output
+from hearth.cli import output, progress
 from hearth.cli.options import Options, pairs, pass_options
-from hearth.cli.progress import progress_bar
 from hearth.db import statuses
 from hearth.service.facade import Hearth
 
@@ -45,9 +44,10 @@ def volume_create(
             fields["snapshot_id"] = found.id
         if fields["source_volid"] is not None:
             fields["source_volid"] = find(hearth, fields["source_volid"], "source_volid")
-        with progress_bar(hearth, enabled=wait) as watch:
+        with progress.waiting(hearth, bar=wait) as follow:
             metadata = pairs(properties) or None
-            created = hearth.create_volume(metadata=metadata, on_created=watch, **fields)
+            followed = progress.on_created(follow)
+            created = hearth.create_volume(metadata=metadata, on_created=followed, **fields)
         output.emit(options, output.volume_view(created))
         if created.status == statuses.VolumeStatus.ERROR:
             output.fail_with_messages(hearth, created.id)
@@ -78,7 +78,7 @@ def volume_show(options: Options, volume_id: str) -> None:
 def volume_delete(options: Options, volume_ids: Sequence[str]) -> None:
     """Delete volumes (each must have no snapshots and not be creating)."""
     with options.hearth() as hearth:
-        output.each(volume_ids, lambda given: hearth.delete_volume(find(hearth, given)))
+        output.each(volume_ids, lambda given: _delete(hearth, find(hearth, given)))
 
 
 @volume.command("path")
@@ -97,10 +97,19 @@ def volume_path(options: Options, volume_id: str) -> None:
 def volume_extend(options: Options, volume_id: str, new_size: str) -> None:
     """Grow a volume to NEW_SIZE GiB."""
     with options.hearth() as hearth:
-        extended = hearth.extend_volume(find(hearth, volume_id), new_size)
+        volume_id = find(hearth, volume_id)
+        with progress.waiting(hearth) as follow:
+            follow("volume", volume_id)
+            extended = hearth.extend_volume(volume_id, new_size)
         output.emit(options, output.volume_view(extended))
 
 
 def find(hearth: Hearth, id_or_name: str, field: str | None = None) -> str:
     """The id of the volume given by id or unique name (``field``: the option that gave it)."""
     return hearth.find_volume(id_or_name, field=field).id
+
+
+def _delete(hearth: Hearth, volume_id: str) -> None:
+    with progress.waiting(hearth) as follow:
+        follow("volume", volume_id)
+        hearth.delete_volume(volume_id)

@@ -2,6 +2,8 @@
 
 The API's create path (through ``hearth.service.requests``) looks a key up and records it
 in the transaction that inserts the resource, so a retry can never make a second one.
+An expired key is removed when it is looked up, and every expired one by the periodic
+purge (``hearth.service.housekeeping``).
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ def find_live(session: Session, project_id: str, key: str, now: datetime) -> Ide
         )
     ).one_or_none()
     if row is not None and row.expires_at <= now:
-        session.delete(row)
-        session.flush()  # the key may be recorded again in this transaction
+        # a plain DELETE, not session.delete: the housekeeping purge may have removed the
+        # row since it was read, and the key may be recorded again in this transaction
+        session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.id == row.id))
         return None
     return row
 
@@ -53,6 +56,7 @@ def record(
 
 
 def purge_expired(session: Session, now: datetime) -> int:
-    """Remove every expired key; returns how many."""
+    """Remove every key expired by ``now``; returns how many. Safe to run in several
+    processes at once: each row is deleted once, a live key never."""
     result = session.execute(sa.delete(IdempotencyKey).where(IdempotencyKey.expires_at <= now))
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,8 +1,13 @@
-"""User message rows: failures explained to the project that caused them."""
+"""User message rows: failures explained to the project that caused them.
+
+Written by ``hearth.messages`` with the status change that reports the failure; read by the
+API and the CLI; purged once past their expiry by ``hearth.service.housekeeping``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -67,3 +72,15 @@ def find_page(
 def delete(session: Session, message_id: str) -> None:
     """Remove a message (a no-op when it is already gone)."""
     rows.delete(session, UserMessage, message_id)
+
+
+def purge_expired(session: Session, now: datetime, *, undated_before: datetime) -> int:
+    """Remove every message whose ``expires_at`` (the API's ``guaranteed_until``) has passed
+    by ``now``, and those with none written before ``undated_before``; returns how many.
+    Safe to run in several processes at once."""
+    expired = sa.or_(
+        UserMessage.expires_at <= now,
+        sa.and_(UserMessage.expires_at.is_(None), UserMessage.created_at <= undated_before),
+    )
+    result = session.execute(sa.delete(UserMessage).where(expired))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -16,11 +16,17 @@ the driver (a reflink where the backend can). One cache per backend; entries are
   differs it is never served, and it is discarded on the next miss.
 - **Eviction**: least recently used first, beyond ``max_size_gb`` or ``max_count``; never
   an entry being cloned (``in_use`` > 0; taking and evicting are compare-and-set).
+- **Lock files go with their entries**: once the backend holds no entry of an image, its
+  lock is forgotten (``Locks.forget``: the file of a file lock is removed), by whoever holds
+  it then. Safe because a backend's cache lives in the one process serving it, where tooz
+  queues other threads before they open the lock's file; an eviction that finds the lock
+  held leaves the file to the holder, which looks again as it lets go.
 - Notifications ``image_volume_cache.hit``, ``.miss`` and ``.evict``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -97,6 +103,8 @@ class ImageVolumeCache:
         for entry in unfinished:
             LOG.info("discarding unfinished image cache entry %s", entry.id)
             self._discard(entry)
+        for image_id in {entry.image_id for entry in unfinished}:
+            self._tidy_lock(image_id)
 
     def clear(self, image_id: str | None = None) -> int:
         """Evict every entry not being cloned (only those of ``image_id`` if given);
@@ -105,13 +113,16 @@ class ImageVolumeCache:
             ready = image_cache.find_all(
                 session, host=self.host, image_id=image_id, statuses=[CacheEntryStatus.READY]
             )
-        return sum(self._evict(entry) for entry in ready)
+        evicted = sum(self._evict(entry) for entry in ready)
+        for evicted_image in {entry.image_id for entry in ready}:
+            self._tidy_lock(evicted_image)
+        return evicted
 
     def _acquire(self, image: info.ImageInfo, fill: Fill) -> EntryRef:
         found = self._take_valid(image)  # a hit needs no lock: taking is compare-and-set
         if found is not None:
             return found
-        with self.locks.hold(f"image-volume-cache-{self.host}-{image.id}"):
+        with self._image_lock(image.id):
             found = self._take_valid(image)  # made while this create waited for the lock
             if found is not None:
                 return found
@@ -185,8 +196,10 @@ class ImageVolumeCache:
                 for e in held
                 if e.status == CacheEntryStatus.READY and e.in_use == 0 and e.id != keep
             ]
-            if next((e for e in idle if self._evict(e)), None) is None:
+            evicted = next((e for e in idle if self._evict(e)), None)
+            if evicted is None:
                 return  # everything left is in use or being made: over the limit for now
+            self._tidy_lock(evicted.image_id)
 
     def _within_limits(self, held: Sequence[Entry]) -> bool:
         max_size, max_count = self.settings.max_size_gb, self.settings.max_count
@@ -215,6 +228,38 @@ class ImageVolumeCache:
         with self.db.transaction() as session:
             image_cache.delete(session, entry.id)
 
+    @contextmanager
+    def _image_lock(self, image_id: str) -> Iterator[None]:
+        """Hold the image's lock for the block; forget it as it ends if no entry is left."""
+        name = entry_lock(self.host, image_id)
+        with self.locks.hold(name):
+            try:
+                yield
+            except BaseException:
+                with contextlib.suppress(errors.HearthError):  # the failure in hand matters
+                    self._forget_lock_if_unused(name, image_id)
+                raise
+            self._forget_lock_if_unused(name, image_id)
+
+    def _tidy_lock(self, image_id: str) -> None:
+        """After an eviction outside the image's lock: forget the lock if no entry is left,
+        unless someone holds it (they look again as they let go)."""
+        name = entry_lock(self.host, image_id)
+        lock = self.locks.try_acquire(name)
+        if lock is None:
+            return
+        try:
+            self._forget_lock_if_unused(name, image_id)
+        finally:
+            lock.release()
+
+    def _forget_lock_if_unused(self, name: str, image_id: str) -> None:
+        """Holding the lock ``name``: forget it when the backend holds no entry of the image."""
+        with self.db.transaction() as session:
+            left = image_cache.find_all(session, host=self.host, image_id=image_id)
+        if not left:
+            self.locks.forget(name)
+
     def _emit(self, session: Session, event: str, image_id: str, entry_id: str) -> None:
         notifications.emit(
             session,
@@ -222,6 +267,11 @@ class ImageVolumeCache:
             {"image_id": image_id, "host": self.host, "entry_id": entry_id},
             publisher_id=f"image-volume-cache.{self.host}",
         )
+
+
+def entry_lock(host: str, image_id: str) -> str:
+    """The lock held to look up or make an entry of the image on the backend ``host``."""
+    return f"image-volume-cache-{host}-{image_id}"
 
 
 def _holds(entry: Entry, image: info.ImageInfo) -> bool:

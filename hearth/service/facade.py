@@ -5,8 +5,9 @@ method checks the request and writes rows through a service module (``requests``
 volumes and snapshots, ``idempotency`` for repeated creates, ``updates`` for changes,
 ``maintenance`` for audits), then casts the work on the bus (creates to the scheduler, the
 rest to the volume's backend). With ``wait=True`` (the default) it returns the row once
-the work has ended (``watch``); with ``wait=False`` at once, the row still
-``creating``/``deleting``. The operations on images, volume types and user messages, which
+the work has ended (``watch``), or raises WaitTimedOut after ``timeout`` seconds (default
+``[service] wait_timeout_seconds``; the work goes on); with ``wait=False`` at once, the row
+still ``creating``/``deleting``. The operations on images, volume types and user messages, which
 cast nothing, are its part ``catalog``.
 
     with Hearth.open("./hearth-data") as hearth:
@@ -54,7 +55,9 @@ class Hearth(catalog.Catalog):
     def __init__(self, services: wiring.Services, context: RequestContext) -> None:
         self.services = services
         self.context = context
-        self._watch = watch.StatusWatch(services.db)
+        self._watch = watch.StatusWatch(
+            services.db, down_after=services.settings.scheduler.backend_down_after
+        )
 
     @classmethod
     def open(
@@ -112,6 +115,7 @@ class Hearth(catalog.Catalog):
         *,
         context: RequestContext | None = None,
         wait: bool = True,
+        timeout: float | None = None,
         idempotency_key: idempotency.Key | None = None,
         on_created: Callable[[models.Volume], None] | None = None,
         **fields: Any,
@@ -124,6 +128,8 @@ class Hearth(catalog.Catalog):
         metadata. ``idempotency_key``: a repeat of the same request with the same key returns
         the volume the first one made (another request with it: IdempotencyKeyReused).
         ``on_created`` gets the new row before the backend work starts (to follow it).
+        ``timeout``: seconds to wait before WaitTimedOut (default ``[service]
+        wait_timeout_seconds``), as for every wait below.
         """
         ctx = context or self.context
         settings = self.services.settings
@@ -149,7 +155,9 @@ class Hearth(catalog.Catalog):
             failed_create.error_out(self.services.db, ctx, volume_id, exc)
             raise
         if wait:
-            self._watch.until_volume_leaves(volume_id, statuses.CREATE_IN_PROGRESS)
+            self._watch.until_volume_leaves(
+                volume_id, statuses.CREATE_IN_PROGRESS, timeout=self._timeout(timeout)
+            )
         return self.get_volume(volume_id, context=ctx)
 
     def get_volume(self, volume_id: str, *, context: RequestContext | None = None) -> models.Volume:
@@ -226,7 +234,12 @@ class Hearth(catalog.Catalog):
             updates.delete_volume_metadata(session, context or self.context, volume_id, key)
 
     def delete_volume(
-        self, volume_id: str, *, context: RequestContext | None = None, wait: bool = True
+        self,
+        volume_id: str,
+        *,
+        context: RequestContext | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
     ) -> None:
         """Delete a volume with no snapshots that is not being created; with ``wait``,
         return once it is gone (or ``error_deleting``)."""
@@ -237,7 +250,9 @@ class Hearth(catalog.Catalog):
             return
         self.services.volume_api.delete_volume(ctx, host, volume_id)
         if wait:
-            self._watch.until_volume_leaves(volume_id, {statuses.VolumeStatus.DELETING})
+            self._watch.until_volume_leaves(
+                volume_id, {statuses.VolumeStatus.DELETING}, timeout=self._timeout(timeout)
+            )
 
     def extend_volume(
         self,
@@ -246,6 +261,7 @@ class Hearth(catalog.Catalog):
         *,
         context: RequestContext | None = None,
         wait: bool = True,
+        timeout: float | None = None,
     ) -> models.Volume:
         """Grow an available volume to ``new_size`` GiB."""
         ctx = context or self.context
@@ -255,7 +271,9 @@ class Hearth(catalog.Catalog):
         assert volume.host is not None
         self.services.volume_api.extend_volume(ctx, volume.host, volume_id, int(new_size))
         if wait:
-            self._watch.until_volume_leaves(volume_id, {statuses.VolumeStatus.EXTENDING})
+            self._watch.until_volume_leaves(
+                volume_id, {statuses.VolumeStatus.EXTENDING}, timeout=self._timeout(timeout)
+            )
         return self.get_volume(volume_id, context=ctx)
 
     def volume_path(self, volume_id: str) -> Path:
@@ -273,6 +291,7 @@ class Hearth(catalog.Catalog):
         metadata: Any = None,
         context: RequestContext | None = None,
         wait: bool = True,
+        timeout: float | None = None,
     ) -> models.Snapshot:
         """Snapshot an available volume; returns the snapshot once it has ended."""
         ctx = context or self.context
@@ -282,7 +301,9 @@ class Hearth(catalog.Catalog):
         assert host is not None, "only a placed, available volume can be snapshotted"
         self.services.volume_api.create_snapshot(ctx, host, snapshot.id)
         if wait:
-            self._watch.until_snapshot_leaves(snapshot.id, {statuses.SnapshotStatus.CREATING})
+            self._watch.until_snapshot_leaves(
+                snapshot.id, {statuses.SnapshotStatus.CREATING}, timeout=self._timeout(timeout)
+            )
         return self.get_snapshot(snapshot.id, context=ctx)
 
     def get_snapshot(
@@ -341,7 +362,12 @@ class Hearth(catalog.Catalog):
         return self.get_snapshot(snapshot_id, context=ctx)
 
     def delete_snapshot(
-        self, snapshot_id: str, *, context: RequestContext | None = None, wait: bool = True
+        self,
+        snapshot_id: str,
+        *,
+        context: RequestContext | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
     ) -> None:
         """Delete a snapshot."""
         ctx = context or self.context
@@ -351,7 +377,9 @@ class Hearth(catalog.Catalog):
         assert host is not None, "a snapshot's volume is placed"
         self.services.volume_api.delete_snapshot(ctx, host, snapshot_id)
         if wait:
-            self._watch.until_snapshot_leaves(snapshot_id, {statuses.SnapshotStatus.DELETING})
+            self._watch.until_snapshot_leaves(
+                snapshot_id, {statuses.SnapshotStatus.DELETING}, timeout=self._timeout(timeout)
+            )
 
     # projects and backends
 
@@ -374,6 +402,14 @@ class Hearth(catalog.Catalog):
         """Compare each backend's data with the database (``hearth.volume.audit``); with
         ``fix``, repair what is found (see ``maintenance.audit``)."""
         return maintenance.audit(self.services, fix=fix, backends=backends)
+
+    def waiting_for(self, kind: watch.Kind, row_id: str) -> watch.Blocker | None:
+        """What a volume's or snapshot's work in progress waits for while nothing moves it
+        (the scheduler, or a backend not seen lately); None when its backend is alive."""
+        return self._watch.blocker(kind, row_id)
+
+    def _timeout(self, timeout: float | None) -> float:
+        return self.services.settings.service.wait_timeout_seconds if timeout is None else timeout
 
     def _list_scope(self, context: RequestContext | None, all_projects: bool) -> str | None:
         ctx = context or self.context

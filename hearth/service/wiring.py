@@ -24,6 +24,7 @@ from hearth.db.session import Database
 from hearth.image import cache, convert, fetch, qemu, store
 from hearth.scheduler import rpcapi as scheduler_rpcapi
 from hearth.scheduler.manager import SchedulerEndpoint, SchedulerManager
+from hearth.service import housekeeping
 from hearth.volume import rpcapi as volume_rpcapi
 from hearth.volume.drivers import base, file
 from hearth.volume.endpoint import VolumeEndpoint
@@ -125,15 +126,18 @@ class Services:
         self.db.dispose()
 
     def _tick(self) -> None:
-        """Heartbeats every report_interval; reconciliation every recovery.interval."""
+        """Heartbeats every report_interval; reconciliation every recovery.interval; the
+        purge of expired rows every housekeeping.interval_seconds (``housekeeping``)."""
         interval = self.settings.scheduler.report_interval
         next_pass = time.monotonic() + self.settings.recovery.interval
+        housekeeper = housekeeping.Housekeeper(self.db, self.settings.housekeeping)
         while not self._stop_ticking.wait(interval):
             for manager in self.managers.values():
                 manager.report_stats_quietly()
             if time.monotonic() >= next_pass:
                 next_pass = time.monotonic() + self.settings.recovery.interval
                 self._reconcile_quietly()
+            housekeeper.purge_if_due()
 
     def _reconcile_quietly(self) -> None:
         try:
@@ -188,7 +192,10 @@ def build(
             )
         )
     relay = notifications.Relay(
-        db, sinks, sent_retention=settings.notifications.sent_retention_seconds
+        db,
+        sinks,
+        sent_retention=settings.notifications.sent_retention_seconds,
+        purge_interval=settings.housekeeping.interval_seconds,
     )
     locks = coordination.Locks(settings.lock_url)
     scheduler_api = scheduler_rpcapi.SchedulerAPI(bus)

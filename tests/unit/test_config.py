@@ -59,6 +59,10 @@ def test_environment_overrides_the_file_and_arguments_override_the_environment(
         ("[images]\nqemu_img_cpu = 3\n", "images.qemu_img_cpu: unknown key"),
         ("[backends.x.image_cache]\nmax_count = -1\n", "backends.x.image_cache.max_count"),
         ("[backends.x.image_cache]\nsize = 3\n", "backends.x.image_cache.size: unknown key"),
+        ("[housekeeping]\ninterval_seconds = 0\n", "housekeeping.interval_seconds"),
+        ("[housekeeping]\ninterval = 5\n", "housekeeping.interval: unknown key"),
+        ("[service]\nwait_timeout_seconds = -1\n", "service.wait_timeout_seconds"),
+        ("[service]\nwait_timeout = 5\n", "service.wait_timeout: unknown key"),
     ],
 )
 def test_bad_settings_are_rejected_naming_the_key(tmp_path: Path, toml: str, named: str) -> None:
