@@ -114,17 +114,81 @@ def test_driver_failure_reverts_to_error_with_a_user_message_and_leaves_no_volum
 def test_an_unexpected_exception_becomes_an_internal_error_message_without_a_traceback(
     hearth: Hearth, fake_driver: FakeDriver
 ) -> None:
+    volume = creating_volume(hearth)
     fake_driver.fail("create_volume", ZeroDivisionError("secret internals"))
 
-    volume = hearth.create_volume(size=1)
+    with pytest.raises(ZeroDivisionError):
+        run_flow(hearth, volume, allow_reschedule=False, retry=retry_record())
 
-    assert volume.status == "error"
+    assert hearth.get_volume(volume.id).status == "error"
     [message] = messages_for(hearth, volume.id)
     assert message.detail_code == "internal_error"
     assert "secret internals" not in message.message
     assert "Traceback" not in message.message
     assert message.request_id is not None
     assert message.request_id in message.message
+
+
+def test_an_unexpected_exception_is_rescheduled_and_its_last_cause_stays_generic(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    fake_driver.fail("create_volume", ZeroDivisionError("secret internals"))
+
+    volume = hearth.create_volume(size=1)  # rescheduled; no other backend: error
+
+    assert volume.status == "error"
+    assert (volume.reschedule_count, volume.backends_tried) == (1, ["local"])
+    assert volume.last_reschedule_cause == "internal_error: An internal error occurred."
+    [message] = messages_for(hearth, volume.id)
+    assert message.detail_code == "no_valid_backend"
+    assert message.message == (
+        "Failed to create volume: No backend can take the volume: every backend that could "
+        "take it failed (local); the last failure: An internal error occurred."
+    )
+    assert "Traceback" not in message.message
+
+
+@pytest.mark.parametrize("foreign", [RuntimeError("driver bug at /srv/x"), ValueError("bad")])
+def test_a_foreign_exception_from_the_driver_reschedules_to_another_backend(
+    hearth: Hearth, fake_driver: FakeDriver, foreign: Exception
+) -> None:
+    scheduler = RecordingScheduler()
+    volume = creating_volume(hearth)
+    fake_driver.fail("create_volume", foreign, after=True)
+
+    with pytest.raises(type(foreign)):
+        run_flow(hearth, volume, scheduler=scheduler, retry=retry_record())
+
+    [cast] = scheduler.casts
+    retry = cast["filters"]["retry"]
+    assert (retry["num_attempts"], retry["backends"]) == (1, ["local"])
+    assert (retry["exc_code"], retry["exc_reason"]) == (
+        "internal_error",
+        "An internal error occurred.",
+    )
+    row = hearth.get_volume(volume.id)
+    assert (row.status, row.host) == ("creating", None)
+    assert allocated_gb(hearth) == 0
+    assert volume.id not in fake_driver.volumes  # made, then removed by the revert
+    assert messages_for(hearth, volume.id) == []
+
+
+def test_a_terminal_hearth_error_from_the_driver_is_not_rescheduled(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    scheduler = RecordingScheduler()
+    volume = creating_volume(hearth)
+    fake_driver.fail("create_volume", errors.HearthError(detail="the driver gave up"))
+
+    with pytest.raises(errors.HearthError):
+        run_flow(hearth, volume, scheduler=scheduler, retry=retry_record())
+
+    assert scheduler.casts == []
+    row = hearth.get_volume(volume.id)
+    assert (row.status, row.host, row.reschedule_count) == ("error", None, 0)
+    [message] = messages_for(hearth, volume.id)
+    assert message.detail_code == "internal_error"
+    assert "gave up" not in message.message
 
 
 def test_a_row_deleted_before_the_flow_fails_cleanly_in_extract_volume_ref(

@@ -237,6 +237,33 @@ def test_notify_volume_action_queues_the_event_and_never_raises(hearth: Hearth, 
     assert event.publisher_id == "volume.local"
 
 
+@pytest.mark.parametrize("suffix", ["", None])
+def test_notify_volume_action_with_no_event_suffix_sends_nothing_and_does_not_fail(
+    hearth: Hearth, sent: Any, suffix: str | None
+) -> None:
+    volume = creating_volume(hearth)
+    sent.clear()
+    task = create_volume.NotifyVolumeActionTask(hearth.services.db, suffix)
+
+    task.execute(ADMIN, volume)
+
+    assert task.name == "NotifyVolumeActionTask;volume:create"
+    assert sent.received() == []
+    assert hearth.get_volume(volume.id).create_step is None  # no journal step either
+
+
+def test_create_volume_on_finish_with_no_event_suffix_sets_available_and_sends_nothing(
+    hearth: Hearth, sent: Any
+) -> None:
+    volume = creating_volume(hearth)
+    sent.clear()
+
+    create_volume.CreateVolumeOnFinishTask(hearth.services.db, None).execute(ADMIN, volume, None)
+
+    assert status_of(hearth, volume.id) == "available"
+    assert sent.received() == []
+
+
 def test_create_volume_from_spec_stores_the_drivers_model_update(
     hearth: Hearth, fake_driver: FakeDriver
 ) -> None:
@@ -293,3 +320,23 @@ def test_create_volume_on_finish_does_not_revive_a_volume_that_left_creating(
     )
 
     assert status_of(hearth, volume.id) == "error"
+
+
+@pytest.mark.parametrize(
+    ("cause", "expected"),
+    [
+        (errors.BackendError(action="create the volume"), True),
+        (errors.ImageFetchFailed(image_id="i"), True),
+        (errors.BackendSourceMissing(kind="snapshot", source_id="s"), False),
+        (errors.ImageTooBig(image_id="i", reason="too big"), False),
+        (errors.HearthError(), False),
+        (RuntimeError("a driver's bug"), True),
+        (ValueError("untranslated"), True),
+        (KeyboardInterrupt(), False),
+        (None, False),
+    ],
+)
+def test_the_class_of_a_hearth_error_decides_and_a_foreign_exception_is_rescheduled(
+    cause: BaseException | None, expected: bool
+) -> None:
+    assert create_volume.may_reschedule(cause) is expected
