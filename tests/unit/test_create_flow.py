@@ -53,6 +53,44 @@ def test_raw_create_ends_available_with_start_and_end_notifications(
     assert end["launched_at"] is not None
 
 
+def test_the_usage_payload_of_create_end_carries_cinders_keys(
+    hearth: Hearth, fake_driver: FakeDriver, sent: Any
+) -> None:
+    volume = hearth.create_volume(size=1, name="usage", metadata={"tier": "gold"})
+
+    end = sent.received("volume.create.end")[-1].payload
+    assert set(end) == {
+        "volume_id",
+        "display_name",
+        "tenant_id",
+        "user_id",
+        "size",
+        "volume_type",
+        "availability_zone",
+        "status",
+        "host",
+        "created_at",
+        "launched_at",
+        "snapshot_id",
+        "source_volid",
+        "image_id",
+        "metadata",
+        "glance_metadata",
+        "volume_attachment",
+        "replication_status",
+        "replication_extended_status",
+        "replication_driver_data",
+    }
+    assert end["volume_id"] == volume.id
+    assert end["metadata"] == {"tier": "gold"}
+    assert end["glance_metadata"] == {}  # not made from an image
+    assert end["volume_attachment"] == []
+    assert end["replication_status"] == "disabled"
+    assert (end["replication_extended_status"], end["replication_driver_data"]) == (None, None)
+    start = sent.received("volume.create.start")[-1].payload
+    assert set(start) == set(end)
+
+
 def test_create_from_snapshot_holds_its_data_and_inherits_bootable(
     hearth: Hearth, fake_driver: FakeDriver
 ) -> None:
