@@ -124,6 +124,78 @@ def test_clone_of_a_volume_holds_its_data_at_the_requested_size(
     assert hearth.get_volume(source.id).status == "available"
 
 
+IMAGE_METADATA = {
+    "image_id": "1b9a6f5e-0000-4000-8000-000000000001",
+    "image_name": "cirros",
+    "disk_format": "qcow2",
+    "os_distro": "cirros",
+}
+
+
+def volume_from_an_image(hearth: Hearth) -> models.Volume:
+    """An available volume as a create from an image leaves it (its image metadata)."""
+    source = hearth.create_volume(size=1)
+    with hearth.services.db.transaction() as session:
+        volumes.update(session, source.id, bootable=True, volume_image_metadata=IMAGE_METADATA)
+    return hearth.get_volume(source.id)
+
+
+def test_a_snapshot_keeps_its_volumes_image_metadata_and_a_volume_from_it_carries_it(
+    hearth: Hearth, fake_driver: FakeDriver, sent: Any
+) -> None:
+    source = volume_from_an_image(hearth)
+    snap = hearth.create_snapshot(source.id)
+    with hearth.services.db.transaction() as session:
+        volumes.update(session, source.id, volume_image_metadata={"image_id": "changed"})
+
+    volume = hearth.create_volume(size=2, snapshot_id=snap.id)
+
+    with hearth.services.db.transaction() as session:
+        assert snapshots.get(session, snap.id).volume_image_metadata == IMAGE_METADATA
+    assert (volume.status, volume.bootable) == ("available", True)
+    assert volume.volume_image_metadata == IMAGE_METADATA  # as it was when snapshotted
+    end = sent.received("volume.create.end")[-1].payload
+    assert (end["volume_id"], end["glance_metadata"]) == (volume.id, IMAGE_METADATA)
+
+
+def test_a_clone_carries_its_sources_image_metadata(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    source = volume_from_an_image(hearth)
+
+    clone = hearth.create_volume(size=1, source_volid=source.id)
+
+    assert (clone.status, clone.bootable) == ("available", True)
+    assert clone.volume_image_metadata == IMAGE_METADATA
+    assert hearth.get_volume(source.id).volume_image_metadata == IMAGE_METADATA
+
+
+def test_copies_of_a_volume_without_image_metadata_have_none(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    source = hearth.create_volume(size=1)
+    snap = hearth.create_snapshot(source.id)
+
+    clone = hearth.create_volume(size=1, source_volid=source.id)
+    from_snapshot = hearth.create_volume(size=1, snapshot_id=snap.id)
+
+    with hearth.services.db.transaction() as session:
+        assert snapshots.get(session, snap.id).volume_image_metadata is None
+    assert (clone.volume_image_metadata, from_snapshot.volume_image_metadata) == (None, None)
+
+
+def test_a_failed_clone_keeps_no_image_metadata(hearth: Hearth, fake_driver: FakeDriver) -> None:
+    source = volume_from_an_image(hearth)
+    fake_driver.fail("create_cloned_volume", errors.BackendError(action="clone"), after=True)
+    volume = creating_volume(hearth, source_volid=source.id)
+
+    with pytest.raises(errors.BackendError):
+        run_flow(hearth, volume, allow_reschedule=False, retry=retry_record())
+
+    row = hearth.get_volume(volume.id)
+    assert (row.status, row.volume_image_metadata) == ("error", None)
+
+
 def test_driver_failure_reverts_to_error_with_a_user_message_and_leaves_no_volume(
     hearth: Hearth, fake_driver: FakeDriver, sent: Any
 ) -> None:

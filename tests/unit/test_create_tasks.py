@@ -199,6 +199,24 @@ def active_image_row(hearth: Hearth) -> models.Image:
         )
 
 
+@pytest.mark.parametrize("source", ["snapshot", "volume"])
+def test_extract_volume_spec_reads_the_image_metadata_its_source_carries(
+    hearth: Hearth, source: str
+) -> None:
+    parent = hearth.create_volume(size=1)
+    with hearth.services.db.transaction() as session:
+        volumes.update(session, parent.id, volume_image_metadata={"image_id": "i1"})
+    if source == "snapshot":
+        volume = creating_volume(hearth, snapshot_id=hearth.create_snapshot(parent.id).id)
+    else:
+        volume = creating_volume(hearth, source_volid=parent.id)
+
+    spec = create_volume.ExtractVolumeSpecTask(hearth.services.db).execute(ADMIN, volume, None)
+
+    assert spec.source_image_metadata == {"image_id": "i1"}
+    assert spec.image_metadata() == {"image_id": "i1"}
+
+
 def test_extract_volume_spec_refuses_a_source_on_another_backend(hearth: Hearth) -> None:
     parent = hearth.create_volume(size=1)
     with hearth.services.db.transaction() as session:

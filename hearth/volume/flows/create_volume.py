@@ -336,9 +336,9 @@ class CreateVolumeFromSpecTask(HearthTask):
     """Creates a volume from a provided specification.
 
     Calls the creator of the spec's source type (``sources.CREATORS``), then stores the
-    driver's model update, the bootable flag, (from an image) the image's metadata and the
-    journal step ``made`` on the row, in one transaction: from then on reconciliation knows
-    the backend holds the volume.
+    driver's model update, the bootable flag, the image metadata (the image's, or the one
+    the snapshot or source volume carries) and the journal step ``made`` on the row, in
+    one transaction: from then on reconciliation knows the backend holds the volume.
 
     Reversion strategy: N/A (``OnFailureRescheduleTask`` removes what was made).
     """
@@ -369,8 +369,9 @@ class CreateVolumeFromSpecTask(HearthTask):
         fields: dict[str, Any] = {"bootable": volume_spec.source_bootable, "create_step": "made"}
         if update is not None and update.provider_location is not None:
             fields["provider_location"] = update.provider_location
-        if volume_spec.image is not None:
-            fields["volume_image_metadata"] = volume_spec.image.volume_metadata()
+        image_metadata = volume_spec.image_metadata()
+        if image_metadata is not None:
+            fields["volume_image_metadata"] = image_metadata
         with self.db.transaction() as session:
             volumes.update(session, volume.id, **fields)
 
