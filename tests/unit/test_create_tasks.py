@@ -217,6 +217,38 @@ def test_extract_volume_spec_reads_the_image_metadata_its_source_carries(
     assert spec.image_metadata() == {"image_id": "i1"}
 
 
+def test_create_volume_from_spec_records_the_images_properties_but_not_reserved_ones(
+    hearth: Hearth, fake_driver: FakeDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = active_image_row(hearth)
+    properties = {"os_distro": "cirros", "hw_disk_bus": "scsi", "owner": "x", "size": "1"}
+    with hearth.services.db.transaction() as session:
+        images.update(session, image.id, properties={**properties, "image_id": "forged"})
+    volume = creating_volume(hearth, image_id=image.id)
+    spec = create_volume.ExtractVolumeSpecTask(hearth.services.db).execute(ADMIN, volume, None)
+    made = base.ModelUpdate(provider_location="cloned-by-the-backend")
+    monkeypatch.setattr(fake_driver, "clone_image", lambda volume, image: made)
+    manager = hearth.services.managers["local"]
+    task = create_volume.CreateVolumeFromSpecTask(manager, hearth.services.db, fake_driver)
+
+    task.execute(ADMIN, volume, spec)
+
+    row = hearth.get_volume(volume.id)
+    assert row.provider_location == "cloned-by-the-backend"
+    assert row.volume_image_metadata == {
+        "image_id": image.id,
+        "image_name": "row-only",
+        "checksum": "0" * 32,
+        "container_format": "bare",
+        "disk_format": "raw",
+        "min_disk": 0,
+        "min_ram": 0,
+        "size": 1 << 20,
+        "os_distro": "cirros",
+        "hw_disk_bus": "scsi",
+    }
+
+
 def test_extract_volume_spec_refuses_a_source_on_another_backend(hearth: Hearth) -> None:
     parent = hearth.create_volume(size=1)
     with hearth.services.db.transaction() as session:
