@@ -9,9 +9,10 @@ to the scheduler for another backend or puts the volume in ``error`` with a user
 
 Reading order: :func:`get_flow`, then the tasks in the order they run. The classes, their
 constructor arguments and the argument names of ``execute``/``revert`` are the seed's;
-where Hearth does not use one, a comment says why. Just over 400 lines: the seed's API is
-one module (its seven names); what is not the seed lives in ``sources``, ``task_pool``,
-``engine`` and ``hearth.volume.failed_create``.
+where Hearth does not use one, a comment says why. Over 400 lines: the seed's API is
+one module (its seven names, and :func:`may_reschedule`, the rule its reschedule task
+applies); what is not the seed lives in ``sources``, ``task_pool``, ``engine`` and
+``hearth.volume.failed_create``.
 """
 
 from __future__ import annotations
