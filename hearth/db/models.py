@@ -131,6 +131,10 @@ class Snapshot(Base):
     status: Mapped[str] = mapped_column(String(32), index=True)
     provider_location: Mapped[str | None] = mapped_column(String(255))
     snapshot_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    volume_image_metadata: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Its volume's image metadata when the snapshot was taken (None: the volume had
+    none); a volume made from the snapshot records it (Cinder copies its
+    ``volume_glance_metadata`` to snapshots)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
 

@@ -95,6 +95,13 @@ class ImageVolumeCache:
             with self.db.transaction() as session:
                 image_cache.give_back(session, entry.id)
 
+    def evict(self, entry: EntryRef) -> bool:
+        """Evict one entry (a create could not clone it), unless another create clones it
+        right now; whether it was evicted."""
+        with self.db.transaction() as session:
+            found = image_cache.find(session, entry.id)
+        return found is not None and self._evict(found)
+
     def recover(self) -> None:
         """At start-up: discard entries left unfinished, forget clone counts."""
         with self.db.transaction() as session:

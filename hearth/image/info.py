@@ -8,13 +8,46 @@ never from a database row.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from hearth.db import models
 
 GiB = 1 << 30
+RESERVED_PROPERTIES = frozenset(
+    {
+        "id",
+        "name",
+        "status",
+        "visibility",
+        "protected",
+        "os_hidden",
+        "checksum",
+        "os_hash_algo",
+        "os_hash_value",
+        "size",
+        "virtual_size",
+        "disk_format",
+        "container_format",
+        "min_disk",
+        "min_ram",
+        "owner",
+        "tags",
+        "created_at",
+        "updated_at",
+        "deleted",
+        "deleted_at",
+        "locations",
+        "direct_url",
+        "self",
+        "file",
+        "schema",
+    }
+)
+"""Names of an image's own attributes (Glance's core properties): an extra property of one
+of these names never reaches a volume's image metadata."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +69,8 @@ class ImageInfo:
     min_disk: int
     min_ram: int
     updated_at: datetime
+    properties: Mapping[str, str] = field(default_factory=dict, hash=False)
+    """The image's extra properties (``os_distro``, ``hw_disk_bus``, ...)."""
 
     @property
     def virtual_size_gb(self) -> int:
@@ -54,8 +89,14 @@ class ImageInfo:
 
     def volume_metadata(self) -> dict[str, Any]:
         """The image metadata a volume made from it records (Cinder's
-        ``volume_glance_metadata``)."""
-        return {
+        ``volume_glance_metadata``): its extra properties but the reserved ones, under the
+        image's own attributes (which a property never replaces)."""
+        extra = {
+            key: value
+            for key, value in self.properties.items()
+            if key not in RESERVED_PROPERTIES and value is not None
+        }
+        return extra | {
             "image_id": self.id,
             "image_name": self.name,
             "checksum": self.checksum,
@@ -83,4 +124,5 @@ def from_row(row: models.Image) -> ImageInfo:
         min_disk=row.min_disk,
         min_ram=row.min_ram,
         updated_at=row.updated_at or row.created_at,
+        properties=dict(row.properties or {}),
     )

@@ -102,8 +102,18 @@ def volume_event(suffix: str) -> Event:
     return event
 
 
+VOLUME_REPLICATION_STATUS = "disabled"
+"""Every volume's ``replication_status``: Hearth does not replicate (as the API shows)."""
+
+
 def volume_usage(volume: models.Volume) -> dict[str, Any]:
-    """The usage payload of a volume, with the keys OpenStack consumers know."""
+    """The usage payload of a volume, with the keys of Cinder's (``_usage_from_volume``).
+
+    Every key is always present: ``glance_metadata`` is the volume's image metadata
+    (empty for a volume not made from an image, where Cinder leaves the key out);
+    ``volume_attachment`` is empty (Hearth attaches nothing); the ``replication_*`` keys say
+    the volume is not replicated.
+    """
     return {
         "volume_id": volume.id,
         "display_name": volume.name,
@@ -119,6 +129,12 @@ def volume_usage(volume: models.Volume) -> dict[str, Any]:
         "snapshot_id": volume.snapshot_id,
         "source_volid": volume.source_volid,
         "image_id": volume.image_id,
+        "metadata": dict(volume.volume_metadata or {}),
+        "glance_metadata": dict(volume.volume_image_metadata or {}),
+        "volume_attachment": [],
+        "replication_status": VOLUME_REPLICATION_STATUS,
+        "replication_extended_status": None,
+        "replication_driver_data": None,
     }
 
 

@@ -170,7 +170,8 @@ class VolumeManager:
         self.stats_changed()
 
     def create_snapshot(self, context: RequestContext, snapshot_id: str) -> None:
-        """Capture the data of a ``creating`` snapshot's volume."""
+        """Capture the data of a ``creating`` snapshot's volume; the snapshot keeps the
+        volume's image metadata, for the volumes made from it."""
         with self._exclusive(snapshot_id) as mine:
             if mine:
                 self._snapshot(context, snapshot_id)
@@ -189,7 +190,10 @@ class VolumeManager:
             )
             return
         with self.db.transaction() as session:
-            fields = {} if update is None else {"provider_location": update.provider_location}
+            volume = volumes.get(session, snapshot.volume_id)
+            fields: dict[str, Any] = {"volume_image_metadata": volume.volume_image_metadata}
+            if update is not None:
+                fields["provider_location"] = update.provider_location
             if snapshots.set_status(
                 session,
                 snapshot_id,

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from hearth import config
+from hearth import config, errors
 from hearth.db import image_cache, images, models, statuses
 from hearth.image import cache, fetch, info, progress
 from hearth.service.facade import Hearth
@@ -258,6 +258,62 @@ def test_twenty_concurrent_creates_from_a_new_image_fetch_and_convert_it_once(
     assert len(events(hearth_cached, "hit")) == 19
     for volume in made:
         assert test_images.holds_image(hearth_cached.volume_path(volume.id), raw, GiB)
+    assert entries(hearth_cached) == [(image.id, "ready", 0)]
+
+
+class FailingClones:
+    """Makes the backend's next clones of an entry fail after they wrote part of the volume
+    (``left``: what each failed clone left behind)."""
+
+    def __init__(self, hearth: Hearth, monkeypatch: pytest.MonkeyPatch, times: int) -> None:
+        driver = hearth.services.managers["local"].driver
+        real = driver.create_cloned_volume
+        self.left: list[bool] = []
+        self.times = times
+
+        def clone(volume: base.VolumeRef, src_vref: base.VolumeRef) -> base.ModelUpdate | None:
+            if self.times == 0:
+                return real(volume, src_vref)
+            self.times -= 1
+            real(volume, src_vref)  # a clone that got as far as making the volume
+            self.left.append(driver.local_path(volume).exists())
+            raise errors.BackendError(action="clone the volume", detail="injected")
+
+        monkeypatch.setattr(driver, "create_cloned_volume", clone)
+
+
+@pytest.mark.parametrize("failing_create", ["miss", "hit"])
+def test_a_failed_clone_of_an_entry_falls_back_to_fetching_and_converting_the_image(
+    hearth_cached: Hearth,
+    raw: Path,
+    qemu_img_calls: test_images.QemuImgCalls,
+    monkeypatch: pytest.MonkeyPatch,
+    failing_create: str,
+) -> None:
+    image = upload(hearth_cached, raw, "disk")
+    made = []
+    if failing_create == "hit":
+        made.append(hearth_cached.create_volume(image_id=image.id).id)  # makes the entry
+    failing = FailingClones(hearth_cached, monkeypatch, times=1)
+
+    volume = hearth_cached.create_volume(image_id=image.id)
+
+    assert failing.left == [True]
+    assert (volume.status, volume.reschedule_count) == ("available", 0)
+    assert test_images.holds_image(hearth_cached.volume_path(volume.id), raw, GiB)
+    assert volume.volume_image_metadata is not None
+    assert volume.volume_image_metadata["image_id"] == image.id
+    assert hearth_cached.list_messages(resource_id=volume.id) == []
+    assert qemu_img_calls.count("convert") == 2  # the entry's, then the fallback's
+    assert events(hearth_cached, "evict") == [image.id]  # the entry may be what is broken
+    assert hearth_cached.list_image_cache() == []
+    backend = hearth_cached.services.managers["local"].driver
+    assert backend.list_volumes() == sorted([*made, volume.id])  # the entry's volume is gone
+
+    again = hearth_cached.create_volume(image_id=image.id)  # a miss: the cache is rebuilt
+
+    assert again.status == "available"
+    assert events(hearth_cached, "miss") == [image.id, image.id]
     assert entries(hearth_cached) == [(image.id, "ready", 0)]
 
 

@@ -21,7 +21,7 @@ from hearth.db import images
 from hearth.image import convert, fetch
 from hearth.service.facade import Hearth
 from tests import images as test_images
-from tests.conftest import make_settings, open_hearth
+from tests.conftest import Sent, make_settings, open_hearth
 from tests.create_flow import RecordingScheduler, creating_volume, retry_record, run_flow
 from tests.images import GiB, MiB, http_files, qemu_img_calls
 
@@ -92,6 +92,31 @@ def test_a_volume_from_an_image_holds_the_images_bytes_then_zeros(
         "size": image.size,
     }
     assert volume.progress is None  # progress is for creates under way
+
+
+def test_image_properties_reach_the_volume_and_its_snapshots_and_clones_carry_them(
+    direct: Hearth, raw: Path
+) -> None:
+    properties = {"os_distro": "cirros", "hw_scsi_model": "virtio-scsi", "owner": "forged"}
+    image = direct.create_image("disk", disk_format="raw", file=raw, properties=properties)
+
+    volume = direct.create_volume(image_id=image.id)
+    snapshot = direct.create_snapshot(volume.id)
+    from_snapshot = direct.create_volume(snapshot_id=snapshot.id)
+    clone = direct.create_volume(source_volid=volume.id)
+
+    assert volume.volume_image_metadata is not None
+    assert volume.volume_image_metadata["os_distro"] == "cirros"
+    assert volume.volume_image_metadata["hw_scsi_model"] == "virtio-scsi"
+    assert "owner" not in volume.volume_image_metadata  # an image attribute's name
+    assert volume.volume_image_metadata["image_id"] == image.id
+    for copy in (from_snapshot, clone):
+        assert (copy.status, copy.bootable) == ("available", True)
+        assert copy.volume_image_metadata == volume.volume_image_metadata
+    ends = Sent(direct).received("volume.create.end")
+    assert {n.payload["volume_id"]: n.payload["glance_metadata"] for n in ends} == {
+        made.id: volume.volume_image_metadata for made in (volume, from_snapshot, clone)
+    }
 
 
 def test_a_volume_larger_than_the_image_reads_zeros_after_it(direct: Hearth, raw: Path) -> None:

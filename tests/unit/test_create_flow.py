@@ -53,6 +53,44 @@ def test_raw_create_ends_available_with_start_and_end_notifications(
     assert end["launched_at"] is not None
 
 
+def test_the_usage_payload_of_create_end_carries_cinders_keys(
+    hearth: Hearth, fake_driver: FakeDriver, sent: Any
+) -> None:
+    volume = hearth.create_volume(size=1, name="usage", metadata={"tier": "gold"})
+
+    end = sent.received("volume.create.end")[-1].payload
+    assert set(end) == {
+        "volume_id",
+        "display_name",
+        "tenant_id",
+        "user_id",
+        "size",
+        "volume_type",
+        "availability_zone",
+        "status",
+        "host",
+        "created_at",
+        "launched_at",
+        "snapshot_id",
+        "source_volid",
+        "image_id",
+        "metadata",
+        "glance_metadata",
+        "volume_attachment",
+        "replication_status",
+        "replication_extended_status",
+        "replication_driver_data",
+    }
+    assert end["volume_id"] == volume.id
+    assert end["metadata"] == {"tier": "gold"}
+    assert end["glance_metadata"] == {}  # not made from an image
+    assert end["volume_attachment"] == []
+    assert end["replication_status"] == "disabled"
+    assert (end["replication_extended_status"], end["replication_driver_data"]) == (None, None)
+    start = sent.received("volume.create.start")[-1].payload
+    assert set(start) == set(end)
+
+
 def test_create_from_snapshot_holds_its_data_and_inherits_bootable(
     hearth: Hearth, fake_driver: FakeDriver
 ) -> None:
@@ -86,6 +124,78 @@ def test_clone_of_a_volume_holds_its_data_at_the_requested_size(
     assert hearth.get_volume(source.id).status == "available"
 
 
+IMAGE_METADATA = {
+    "image_id": "1b9a6f5e-0000-4000-8000-000000000001",
+    "image_name": "cirros",
+    "disk_format": "qcow2",
+    "os_distro": "cirros",
+}
+
+
+def volume_from_an_image(hearth: Hearth) -> models.Volume:
+    """An available volume as a create from an image leaves it (its image metadata)."""
+    source = hearth.create_volume(size=1)
+    with hearth.services.db.transaction() as session:
+        volumes.update(session, source.id, bootable=True, volume_image_metadata=IMAGE_METADATA)
+    return hearth.get_volume(source.id)
+
+
+def test_a_snapshot_keeps_its_volumes_image_metadata_and_a_volume_from_it_carries_it(
+    hearth: Hearth, fake_driver: FakeDriver, sent: Any
+) -> None:
+    source = volume_from_an_image(hearth)
+    snap = hearth.create_snapshot(source.id)
+    with hearth.services.db.transaction() as session:
+        volumes.update(session, source.id, volume_image_metadata={"image_id": "changed"})
+
+    volume = hearth.create_volume(size=2, snapshot_id=snap.id)
+
+    with hearth.services.db.transaction() as session:
+        assert snapshots.get(session, snap.id).volume_image_metadata == IMAGE_METADATA
+    assert (volume.status, volume.bootable) == ("available", True)
+    assert volume.volume_image_metadata == IMAGE_METADATA  # as it was when snapshotted
+    end = sent.received("volume.create.end")[-1].payload
+    assert (end["volume_id"], end["glance_metadata"]) == (volume.id, IMAGE_METADATA)
+
+
+def test_a_clone_carries_its_sources_image_metadata(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    source = volume_from_an_image(hearth)
+
+    clone = hearth.create_volume(size=1, source_volid=source.id)
+
+    assert (clone.status, clone.bootable) == ("available", True)
+    assert clone.volume_image_metadata == IMAGE_METADATA
+    assert hearth.get_volume(source.id).volume_image_metadata == IMAGE_METADATA
+
+
+def test_copies_of_a_volume_without_image_metadata_have_none(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    source = hearth.create_volume(size=1)
+    snap = hearth.create_snapshot(source.id)
+
+    clone = hearth.create_volume(size=1, source_volid=source.id)
+    from_snapshot = hearth.create_volume(size=1, snapshot_id=snap.id)
+
+    with hearth.services.db.transaction() as session:
+        assert snapshots.get(session, snap.id).volume_image_metadata is None
+    assert (clone.volume_image_metadata, from_snapshot.volume_image_metadata) == (None, None)
+
+
+def test_a_failed_clone_keeps_no_image_metadata(hearth: Hearth, fake_driver: FakeDriver) -> None:
+    source = volume_from_an_image(hearth)
+    fake_driver.fail("create_cloned_volume", errors.BackendError(action="clone"), after=True)
+    volume = creating_volume(hearth, source_volid=source.id)
+
+    with pytest.raises(errors.BackendError):
+        run_flow(hearth, volume, allow_reschedule=False, retry=retry_record())
+
+    row = hearth.get_volume(volume.id)
+    assert (row.status, row.volume_image_metadata) == ("error", None)
+
+
 def test_driver_failure_reverts_to_error_with_a_user_message_and_leaves_no_volume(
     hearth: Hearth, fake_driver: FakeDriver, sent: Any
 ) -> None:
@@ -114,17 +224,81 @@ def test_driver_failure_reverts_to_error_with_a_user_message_and_leaves_no_volum
 def test_an_unexpected_exception_becomes_an_internal_error_message_without_a_traceback(
     hearth: Hearth, fake_driver: FakeDriver
 ) -> None:
+    volume = creating_volume(hearth)
     fake_driver.fail("create_volume", ZeroDivisionError("secret internals"))
 
-    volume = hearth.create_volume(size=1)
+    with pytest.raises(ZeroDivisionError):
+        run_flow(hearth, volume, allow_reschedule=False, retry=retry_record())
 
-    assert volume.status == "error"
+    assert hearth.get_volume(volume.id).status == "error"
     [message] = messages_for(hearth, volume.id)
     assert message.detail_code == "internal_error"
     assert "secret internals" not in message.message
     assert "Traceback" not in message.message
     assert message.request_id is not None
     assert message.request_id in message.message
+
+
+def test_an_unexpected_exception_is_rescheduled_and_its_last_cause_stays_generic(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    fake_driver.fail("create_volume", ZeroDivisionError("secret internals"))
+
+    volume = hearth.create_volume(size=1)  # rescheduled; no other backend: error
+
+    assert volume.status == "error"
+    assert (volume.reschedule_count, volume.backends_tried) == (1, ["local"])
+    assert volume.last_reschedule_cause == "internal_error: An internal error occurred."
+    [message] = messages_for(hearth, volume.id)
+    assert message.detail_code == "no_valid_backend"
+    assert message.message == (
+        "Failed to create volume: No backend can take the volume: every backend that could "
+        "take it failed (local); the last failure: An internal error occurred."
+    )
+    assert "Traceback" not in message.message
+
+
+@pytest.mark.parametrize("foreign", [RuntimeError("driver bug at /srv/x"), ValueError("bad")])
+def test_a_foreign_exception_from_the_driver_reschedules_to_another_backend(
+    hearth: Hearth, fake_driver: FakeDriver, foreign: Exception
+) -> None:
+    scheduler = RecordingScheduler()
+    volume = creating_volume(hearth)
+    fake_driver.fail("create_volume", foreign, after=True)
+
+    with pytest.raises(type(foreign)):
+        run_flow(hearth, volume, scheduler=scheduler, retry=retry_record())
+
+    [cast] = scheduler.casts
+    retry = cast["filters"]["retry"]
+    assert (retry["num_attempts"], retry["backends"]) == (1, ["local"])
+    assert (retry["exc_code"], retry["exc_reason"]) == (
+        "internal_error",
+        "An internal error occurred.",
+    )
+    row = hearth.get_volume(volume.id)
+    assert (row.status, row.host) == ("creating", None)
+    assert allocated_gb(hearth) == 0
+    assert volume.id not in fake_driver.volumes  # made, then removed by the revert
+    assert messages_for(hearth, volume.id) == []
+
+
+def test_a_terminal_hearth_error_from_the_driver_is_not_rescheduled(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    scheduler = RecordingScheduler()
+    volume = creating_volume(hearth)
+    fake_driver.fail("create_volume", errors.HearthError(detail="the driver gave up"))
+
+    with pytest.raises(errors.HearthError):
+        run_flow(hearth, volume, scheduler=scheduler, retry=retry_record())
+
+    assert scheduler.casts == []
+    row = hearth.get_volume(volume.id)
+    assert (row.status, row.host, row.reschedule_count) == ("error", None, 0)
+    [message] = messages_for(hearth, volume.id)
+    assert message.detail_code == "internal_error"
+    assert "gave up" not in message.message
 
 
 def test_a_row_deleted_before_the_flow_fails_cleanly_in_extract_volume_ref(

@@ -199,6 +199,56 @@ def active_image_row(hearth: Hearth) -> models.Image:
         )
 
 
+@pytest.mark.parametrize("source", ["snapshot", "volume"])
+def test_extract_volume_spec_reads_the_image_metadata_its_source_carries(
+    hearth: Hearth, source: str
+) -> None:
+    parent = hearth.create_volume(size=1)
+    with hearth.services.db.transaction() as session:
+        volumes.update(session, parent.id, volume_image_metadata={"image_id": "i1"})
+    if source == "snapshot":
+        volume = creating_volume(hearth, snapshot_id=hearth.create_snapshot(parent.id).id)
+    else:
+        volume = creating_volume(hearth, source_volid=parent.id)
+
+    spec = create_volume.ExtractVolumeSpecTask(hearth.services.db).execute(ADMIN, volume, None)
+
+    assert spec.source_image_metadata == {"image_id": "i1"}
+    assert spec.image_metadata() == {"image_id": "i1"}
+
+
+def test_create_volume_from_spec_records_the_images_properties_but_not_reserved_ones(
+    hearth: Hearth, fake_driver: FakeDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image = active_image_row(hearth)
+    properties = {"os_distro": "cirros", "hw_disk_bus": "scsi", "owner": "x", "size": "1"}
+    with hearth.services.db.transaction() as session:
+        images.update(session, image.id, properties={**properties, "image_id": "forged"})
+    volume = creating_volume(hearth, image_id=image.id)
+    spec = create_volume.ExtractVolumeSpecTask(hearth.services.db).execute(ADMIN, volume, None)
+    made = base.ModelUpdate(provider_location="cloned-by-the-backend")
+    monkeypatch.setattr(fake_driver, "clone_image", lambda volume, image: made)
+    manager = hearth.services.managers["local"]
+    task = create_volume.CreateVolumeFromSpecTask(manager, hearth.services.db, fake_driver)
+
+    task.execute(ADMIN, volume, spec)
+
+    row = hearth.get_volume(volume.id)
+    assert row.provider_location == "cloned-by-the-backend"
+    assert row.volume_image_metadata == {
+        "image_id": image.id,
+        "image_name": "row-only",
+        "checksum": "0" * 32,
+        "container_format": "bare",
+        "disk_format": "raw",
+        "min_disk": 0,
+        "min_ram": 0,
+        "size": 1 << 20,
+        "os_distro": "cirros",
+        "hw_disk_bus": "scsi",
+    }
+
+
 def test_extract_volume_spec_refuses_a_source_on_another_backend(hearth: Hearth) -> None:
     parent = hearth.create_volume(size=1)
     with hearth.services.db.transaction() as session:
@@ -235,6 +285,33 @@ def test_notify_volume_action_queues_the_event_and_never_raises(hearth: Hearth, 
     [event] = sent.received("volume.create.start")
     assert event.payload["volume_id"] == volume.id
     assert event.publisher_id == "volume.local"
+
+
+@pytest.mark.parametrize("suffix", ["", None])
+def test_notify_volume_action_with_no_event_suffix_sends_nothing_and_does_not_fail(
+    hearth: Hearth, sent: Any, suffix: str | None
+) -> None:
+    volume = creating_volume(hearth)
+    sent.clear()
+    task = create_volume.NotifyVolumeActionTask(hearth.services.db, suffix)
+
+    task.execute(ADMIN, volume)
+
+    assert task.name == "NotifyVolumeActionTask;volume:create"
+    assert sent.received() == []
+    assert hearth.get_volume(volume.id).create_step is None  # no journal step either
+
+
+def test_create_volume_on_finish_with_no_event_suffix_sets_available_and_sends_nothing(
+    hearth: Hearth, sent: Any
+) -> None:
+    volume = creating_volume(hearth)
+    sent.clear()
+
+    create_volume.CreateVolumeOnFinishTask(hearth.services.db, None).execute(ADMIN, volume, None)
+
+    assert status_of(hearth, volume.id) == "available"
+    assert sent.received() == []
 
 
 def test_create_volume_from_spec_stores_the_drivers_model_update(
@@ -293,3 +370,23 @@ def test_create_volume_on_finish_does_not_revive_a_volume_that_left_creating(
     )
 
     assert status_of(hearth, volume.id) == "error"
+
+
+@pytest.mark.parametrize(
+    ("cause", "expected"),
+    [
+        (errors.BackendError(action="create the volume"), True),
+        (errors.ImageFetchFailed(image_id="i"), True),
+        (errors.BackendSourceMissing(kind="snapshot", source_id="s"), False),
+        (errors.ImageTooBig(image_id="i", reason="too big"), False),
+        (errors.HearthError(), False),
+        (RuntimeError("a driver's bug"), True),
+        (ValueError("untranslated"), True),
+        (KeyboardInterrupt(), False),
+        (None, False),
+    ],
+)
+def test_the_class_of_a_hearth_error_decides_and_a_foreign_exception_is_rescheduled(
+    cause: BaseException | None, expected: bool
+) -> None:
+    assert create_volume.may_reschedule(cause) is expected

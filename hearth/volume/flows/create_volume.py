@@ -9,9 +9,10 @@ to the scheduler for another backend or puts the volume in ``error`` with a user
 
 Reading order: :func:`get_flow`, then the tasks in the order they run. The classes, their
 constructor arguments and the argument names of ``execute``/``revert`` are the seed's;
-where Hearth does not use one, a comment says why. Just over 400 lines: the seed's API is
-one module (its seven names); what is not the seed lives in ``sources``, ``task_pool``,
-``engine`` and ``hearth.volume.failed_create``.
+where Hearth does not use one, a comment says why. Over 400 lines: the seed's API is
+one module (its seven names, and :func:`may_reschedule`, the rule its reschedule task
+applies); what is not the seed lives in ``sources``, ``task_pool``, ``engine`` and
+``hearth.volume.failed_create``.
 """
 
 from __future__ import annotations
@@ -181,11 +182,11 @@ class OnFailureRescheduleTask(HearthTask):
 
     Reversion strategy: clear the image metadata and progress, delete whatever the backend
     made for the volume and give the backend its claimed capacity back, then either
-    (rescheduling on, failure of a reschedulable class) clear the host, record the attempt,
-    its backend and its cause on the row, and cast the request back to the scheduler for
-    attempt X of Y elsewhere; or set ``error`` with a user message and a ``create.error``
-    notification. If the delete fails the row keeps its host (and claim): it owns what is
-    left on the backend.
+    (rescheduling on, a failure that :func:`may_reschedule`) clear the host, record the
+    attempt, its backend and its cause on the row, and cast the request back to the
+    scheduler for attempt X of Y elsewhere; or set ``error`` with a user message and a
+    ``create.error`` notification. If the delete fails the row keeps its host (and claim):
+    it owns what is left on the backend.
     """
 
     def __init__(
@@ -224,8 +225,7 @@ class OnFailureRescheduleTask(HearthTask):
             LOG.error("could not remove half-made volume %s: %s", volume.id, cleanup_error)
             failed_create.error_out(self.db, context, volume.id, cause)
             return
-        reschedulable = isinstance(cause, errors.HearthError) and cause.reschedulable
-        if self.do_reschedule and reschedulable and self.scheduler_rpcapi is not None:
+        if self.do_reschedule and may_reschedule(cause) and self.scheduler_rpcapi is not None:
             assert cause is not None
             try:
                 self._reschedule(volume.id, cause, kwargs)
@@ -308,18 +308,21 @@ class NotifyVolumeActionTask(HearthTask):
     """Performs a notification about the given volume when called.
 
     Queues ``volume.<event_suffix>`` in the outbox (for ``create.start`` also the journal
-    step ``started``, in the same transaction); a failure is logged, never raised.
+    step ``started``, in the same transaction); a failure is logged, never raised. With no
+    event suffix (empty or None) it sends nothing.
 
     Reversion strategy: N/A
     """
 
-    def __init__(self, db: Database, event_suffix: str) -> None:
-        super().__init__(addons=[ACTION, event_suffix])
+    def __init__(self, db: Database, event_suffix: str | None) -> None:
+        super().__init__(addons=[ACTION, *([event_suffix] if event_suffix else [])])
         self.db = db
         self.event_suffix = event_suffix
 
     def execute(self, context: RequestContext, volume: models.Volume) -> None:
         # context: the seed's; the payload comes from the row
+        if not self.event_suffix:
+            return
         try:
             with self.db.transaction() as session:
                 row = volumes.get(session, volume.id)
@@ -334,9 +337,9 @@ class CreateVolumeFromSpecTask(HearthTask):
     """Creates a volume from a provided specification.
 
     Calls the creator of the spec's source type (``sources.CREATORS``), then stores the
-    driver's model update, the bootable flag, (from an image) the image's metadata and the
-    journal step ``made`` on the row, in one transaction: from then on reconciliation knows
-    the backend holds the volume.
+    driver's model update, the bootable flag, the image metadata (the image's, or the one
+    the snapshot or source volume carries) and the journal step ``made`` on the row, in
+    one transaction: from then on reconciliation knows the backend holds the volume.
 
     Reversion strategy: N/A (``OnFailureRescheduleTask`` removes what was made).
     """
@@ -367,8 +370,9 @@ class CreateVolumeFromSpecTask(HearthTask):
         fields: dict[str, Any] = {"bootable": volume_spec.source_bootable, "create_step": "made"}
         if update is not None and update.provider_location is not None:
             fields["provider_location"] = update.provider_location
-        if volume_spec.image is not None:
-            fields["volume_image_metadata"] = volume_spec.image.volume_metadata()
+        image_metadata = volume_spec.image_metadata()
+        if image_metadata is not None:
+            fields["volume_image_metadata"] = image_metadata
         with self.db.transaction() as session:
             volumes.update(session, volume.id, **fields)
 
@@ -376,9 +380,10 @@ class CreateVolumeFromSpecTask(HearthTask):
 class CreateVolumeOnFinishTask(NotifyVolumeActionTask):
     """On successful volume creation this will perform final volume actions.
 
-    Sets ``available`` and ``launched_at`` and queues ``volume.create.end`` in one
-    transaction. Never raises: if the notification cannot be queued, the status is still
-    set; if even that fails, start-up reconciliation finishes the job.
+    Sets ``available`` and ``launched_at`` and queues ``volume.<event_suffix>``
+    (``create.end``; none without a suffix) in one transaction. Never raises: if the
+    notification cannot be queued, the status is still set; if even that fails, start-up
+    reconciliation finishes the job.
 
     Reversion strategy: N/A
     """
@@ -389,7 +394,7 @@ class CreateVolumeOnFinishTask(NotifyVolumeActionTask):
         # context, volume_spec: the seed's; finishing needs only the id (reconciliation
         # finishes a create with no spec at all)
         try:
-            self._finish(volume.id, notify=True)
+            self._finish(volume.id, notify=bool(self.event_suffix))
         except Exception:
             LOG.warning("could not queue volume.%s for %s", self.event_suffix, volume.id)
             try:
@@ -409,8 +414,21 @@ class CreateVolumeOnFinishTask(NotifyVolumeActionTask):
             )
             if not done:
                 LOG.warning("volume %s changed under its create; left as it is", volume_id)
-            elif notify:
-                notifications.emit_volume(session, volumes.get(session, volume_id), "create.end")
+            elif notify and self.event_suffix:
+                row = volumes.get(session, volume_id)
+                notifications.emit_volume(session, row, self.event_suffix)
+
+
+def may_reschedule(cause: BaseException | None) -> bool:
+    """Whether a create that failed with ``cause`` may be tried again on another backend.
+
+    A Hearth error's class says so (``reschedulable``, STYLE 14). An exception from outside
+    Hearth's tree -- a driver's bug, a library error no boundary translated -- may: like the
+    reference, only failures known to be terminal end the create on the first backend.
+    """
+    if isinstance(cause, errors.HearthError):
+        return cause.reschedulable
+    return isinstance(cause, Exception)  # not an interpreter exit or interrupt
 
 
 def _first_error(flow_failures: dict[str, ft.Failure]) -> BaseException | None:

@@ -4,7 +4,9 @@ Called by ``sources.create_from_image``. In the seed's order of attempts:
 
 1. the driver's ``clone_image`` (a backend may make the volume by its own means);
 2. the backend's image-volume cache: clone a converted copy kept on the backend, making it
-   first (once, however many creates ask at the same time) when it is missing;
+   first (once, however many creates ask at the same time) when it is missing. If the
+   clone fails, the entry is evicted (it may be what is broken) and the create goes on
+   to 3. instead of failing, as the reference does;
 3. fetch, inspect, convert straight into the new volume.
 
 Fetching and converting ("download", status ``downloading``) reads the stored image once:
@@ -124,8 +126,22 @@ def _from_cache(
 
     with image_cache.entry_for(request.image, fill) as entry:
         source = base.VolumeRef(entry.id, entry.size_gb)
-        with watch.shown_if_slow(Phase.CLONE, request.volume.size_bytes):
-            return request.driver.create_cloned_volume(request.volume, source)
+        try:
+            with watch.shown_if_slow(Phase.CLONE, request.volume.size_bytes):
+                return request.driver.create_cloned_volume(request.volume, source)
+        except errors.HearthError as exc:  # a failed fill raises from entry_for, not here
+            LOG.warning(
+                "cloning image cache entry %s into volume %s failed, fetching and converting "
+                "image %s instead: %s",
+                entry.id,
+                request.volume.id,
+                request.image.id,
+                exc,
+            )
+    image_cache.evict(entry)  # given back first: an entry being cloned is never evicted
+    request.driver.delete_volume(request.volume)  # what the clone may have left
+    watch.downloading()
+    return download(request, request.volume, watch.report)
 
 
 class VolumeWatch:

@@ -9,7 +9,7 @@ model update.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,17 @@ class VolumeSpec:
     image: info.ImageInfo | None = None
     """The image as it was when the create started (for the ``image`` type)."""
     backup_id: str | None = None
+    source_image_metadata: Mapping[str, Any] | None = dataclasses.field(default=None, hash=False)
+    """The image metadata of the snapshot or source volume (None: it has none)."""
+
+    def image_metadata(self) -> dict[str, Any] | None:
+        """The image metadata the new volume records: the image's, or its source's (a
+        clone, or a volume from a snapshot, carries what its source carries)."""
+        if self.image is not None:
+            return self.image.volume_metadata()
+        if self.source_image_metadata is not None:
+            return dict(self.source_image_metadata)
+        return None
 
 
 def read_spec(session: Session, row: models.Volume) -> VolumeSpec:
@@ -83,6 +94,7 @@ def _with_snapshot(session: Session, spec: VolumeSpec, row: models.Volume) -> Vo
             snapshot.id, snapshot.volume_id, snapshot.volume_size, snapshot.provider_location
         ),
         source_bootable=parent.bootable,
+        source_image_metadata=snapshot.volume_image_metadata,
     )
 
 
@@ -98,6 +110,7 @@ def _with_source_volume(session: Session, spec: VolumeSpec, row: models.Volume) 
         source_volume=base.VolumeRef(source.id, source.size, source.provider_location),
         source_volstatus=source.status,
         source_bootable=source.bootable,
+        source_image_metadata=source.volume_image_metadata,
     )
 
 
