@@ -2,10 +2,13 @@
 
 The outermost pure ASGI middleware of the app (``app.py`` adds it last, around
 ``RequestMiddleware``), so a request is timed from its first byte to its answer, whatever
-refused it. The ``route`` label is the template of the route that served it (Starlette's
-``scope["route"]`` after routing, e.g. ``/v3/{project_id}/volumes/{volume_id}``); a request
-refused before routing (401, 413) is matched against the routes here; one that matches
-none is ``unmatched``. Never the raw path: ids would make every volume a series.
+refused it. The ``route`` label is the full template of the route that served it, e.g.
+``/v3/{project_id}/volumes/{volume_id}``: FastAPI leaves the route it chose in
+``scope["route"]``, but (from 0.13x) with its path inside its router (``/volumes/...``), so
+:class:`RouteTemplates` knows each route's full templates (``/v3/...`` and
+``/v3/{project_id}/...``) and picks the one the path matches. A request refused before
+routing (401, 413) is matched against every template; one that matches none is
+``unmatched``. Never the raw path: ids would make every volume a series.
 
 ``GET /metrics`` is answered here, before authentication (Prometheus scrapes without
 credentials): the process's registry in the text format, collected in a worker thread (the
@@ -14,12 +17,16 @@ state gauges read the database). It is not timed.
 
 from __future__ import annotations
 
+import re
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import anyio.to_thread
+from fastapi import routing as fastapi_routing
 from prometheus_client import CollectorRegistry
-from starlette.routing import BaseRoute, Match
+from starlette.routing import BaseRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hearth import metrics
@@ -38,7 +45,7 @@ class MetricsMiddleware:
     ) -> None:
         self.app = app
         self.registry = registry
-        self.routes = routes
+        self.templates = RouteTemplates(routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,15 +67,10 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_noting_status)
         finally:
             method = scope["method"] if scope["method"] in METHODS else "other"
-            metrics.API_REQUEST_SECONDS.labels(method, self._route_of(scope), str(status)).observe(
+            route = self.templates.of(scope)
+            metrics.API_REQUEST_SECONDS.labels(method, route, str(status)).observe(
                 time.perf_counter() - started
             )
-
-    def _route_of(self, scope: Scope) -> str:
-        route = scope.get("route")
-        if route is None:
-            route = next((r for r in self.routes if r.matches(scope)[0] != Match.NONE), None)
-        return str(getattr(route, "path", UNMATCHED))
 
     async def _scrape(self, send: Send, *, body: bool) -> None:
         text = await anyio.to_thread.run_sync(metrics.exposition, self.registry)
@@ -78,3 +80,47 @@ class MetricsMiddleware:
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": text if body else b""})
+
+
+Template = tuple[re.Pattern[str], str]
+
+
+class RouteTemplates:
+    """The full path templates of an app's routes, by the route FastAPI chooses."""
+
+    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+        self._routes = routes
+        self._lock = threading.Lock()
+        self._by_route: dict[int, list[Template]] | None = None
+        self._all: list[Template] = []
+
+    def of(self, scope: Scope) -> str:
+        """The template of the route that served (or would serve) the request."""
+        by_route = self._by_route or self._build()
+        chosen = scope.get("route")
+        candidates = by_route.get(id(chosen), self._all) if chosen is not None else self._all
+        path = scope["path"]
+        return next((t for regex, t in candidates if regex.match(path)), UNMATCHED)
+
+    def _build(self) -> dict[int, list[Template]]:
+        # built at the first request: every route has been added by then
+        with self._lock:
+            if self._by_route is None:
+                by_route: dict[int, list[Template]] = {}
+                for original, template in _templates(self._routes):
+                    entry = (compile_path(template)[0], template)
+                    by_route.setdefault(id(original), []).append(entry)
+                    self._all.append(entry)
+                self._by_route = by_route
+            return self._by_route
+
+
+def _templates(routes: Sequence[BaseRoute]) -> Iterable[tuple[Any, str]]:
+    """(the route FastAPI puts in ``scope["route"]``, its full template) for every route."""
+    contexts = getattr(fastapi_routing, "iter_route_contexts", None)
+    if contexts is None:  # FastAPI before nested routers: every route has its full path
+        yield from ((r, r.path_format) for r in routes if hasattr(r, "path_format"))
+        return
+    for context in contexts(routes):
+        if context.path_format:
+            yield context.original_route, context.path_format
