@@ -65,6 +65,7 @@ def serve(options: Options, roles: Sequence[str], backends: Sequence[str]) -> No
 
             server.run(Hearth(services, options.context))
         else:
+            services.serve_metrics()  # [metrics] port: the API port serves them otherwise
             _wait_for_signal()
     finally:
         services.stop()

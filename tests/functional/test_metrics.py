@@ -126,6 +126,9 @@ def test_every_source_a_failure_a_reschedule_and_a_cache_hit_are_counted_exactly
     live: Api, alice: httpx.Client, flaky: FakeDriver, tmp_path: Path
 ) -> None:
     image_id, image_bytes = uploaded_image(alice, tmp_path)
+    memory = live.hearth.services.memory_notifications
+    assert memory is not None
+    delivered_before = len(memory.received())
     before = scrape(live.url)
 
     raw = created(live, alice, volume_type="on-files")
@@ -173,6 +176,10 @@ def test_every_source_a_failure_a_reschedule_and_a_cache_hit_are_counted_exactly
         key("hearth_data_bytes_total", kind="copied"): 4 * GiB,  # snap, volume, 2 clones
     }
     assert settled(live.url, before, expected) == expected
+    delay = key("hearth_notification_delivery_delay_seconds_count")
+    delivered = len(memory.received()) - delivered_before
+    assert delivered > 0
+    assert settled(live.url, before, {delay: delivered}) == {delay: delivered}
 
 
 def test_capacity_gauges_are_what_the_backend_list_reports(live: Api, alice: httpx.Client) -> None:
