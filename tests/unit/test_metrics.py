@@ -15,7 +15,6 @@ from hearth.metrics import phases, state
 from tests.conftest import make_settings, open_hearth
 from tests.fakes import FakeDriver
 
-
 SAMPLES = metrics.registry()
 
 
