@@ -21,6 +21,8 @@ collector on one registry, which ``/metrics`` (API port) or ``[metrics] port`` s
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     GC_COLLECTOR,
@@ -31,6 +33,7 @@ from prometheus_client import (
     Histogram,
     disable_created_metrics,
     generate_latest,
+    start_http_server,
 )
 from prometheus_client.registry import Collector
 
@@ -139,6 +142,7 @@ PROCESS_METRICS = (
 """The metrics this process keeps in memory (the gauges are read at scrape time)."""
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 """The content type of :func:`exposition`'s text."""
+Registry = CollectorRegistry
 
 
 def registry(*collectors: Collector) -> CollectorRegistry:
@@ -154,6 +158,13 @@ def registry(*collectors: Collector) -> CollectorRegistry:
 def exposition(chosen: CollectorRegistry) -> bytes:
     """The registry in Prometheus' text format (what ``/metrics`` answers)."""
     return generate_latest(chosen)
+
+
+def serve(chosen: CollectorRegistry, *, host: str, port: int) -> Any:
+    """Serve ``/metrics`` of the registry on ``host:port`` from a daemon thread; returns
+    the HTTP server (``shutdown()`` stops it, ``server_port`` is its port)."""
+    server, _thread = start_http_server(port, addr=host, registry=chosen)
+    return server
 
 
 def observe_phase(phase: str, source: str, seconds: float) -> None:

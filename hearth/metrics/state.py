@@ -29,6 +29,8 @@ LOG = logging.getLogger(__name__)
 GiB = 1 << 30
 PROGRESS_PHASES = {"fetch": "fetch", "inspect": "inspect", "convert": "convert", "clone": "copy"}
 """The in-flight phase of a create whose row shows progress (``image.progress.Phase``)."""
+IN_FLIGHT_PHASES = ("scheduling", "queue_wait", "fetch", "inspect", "convert", "copy", "finish")
+"""The phases a row can show (always exposed, 0 when no create is in one)."""
 
 
 class StateCollector:
@@ -74,8 +76,8 @@ class StateCollector:
         query = sa.select(volume.host, volume.create_step, volume.status, volume.progress)
         rows = session.execute(query.where(volume.status.in_(statuses.CREATE_IN_PROGRESS)))
         phases = Counter(_phase_of(*row) for row in rows)
-        for phase, count in sorted(phases.items()):
-            in_flight.add_metric([phase], count)
+        for phase in IN_FLIGHT_PHASES:
+            in_flight.add_metric([phase], phases[phase])
 
     def _outbox(self, session: Session, gauges: _Gauges) -> None:
         entry = models.OutboxEntry

@@ -25,8 +25,6 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import prometheus_client
-
 from hearth import bus as message_bus
 from hearth import config, coordination, errors, metrics, notifications
 from hearth.db.session import Database
@@ -62,7 +60,7 @@ class Services:
     unserved_drivers: dict[str, base.VolumeDriver] = field(default_factory=dict)
     """Drivers of configured backends this process does not serve (see :meth:`driver_for`)."""
     started: bool = False
-    metrics_registry: prometheus_client.CollectorRegistry | None = None
+    metrics_registry: metrics.Registry | None = None
     """This process's metrics (None with ``[metrics] enabled = false``)."""
     _servers: list[message_bus.Server] = field(default_factory=list)
     _metrics_server: Any = None
@@ -121,11 +119,10 @@ class Services:
         section = self.settings.metrics
         if self.metrics_registry is None or not section.port:
             return None
-        server, _thread = prometheus_client.start_http_server(
-            section.port, addr=section.host, registry=self.metrics_registry
+        self._metrics_server = metrics.serve(
+            self.metrics_registry, host=section.host, port=section.port
         )
-        self._metrics_server = server
-        return int(server.server_port)
+        return int(self._metrics_server.server_port)
 
     def stop(self) -> None:
         """Finish the work in hand, send held-back reports and notifications, disconnect."""

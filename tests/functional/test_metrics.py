@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hearth import errors
 from hearth.api import server
+from hearth.metrics import state
 from hearth.service.facade import Hearth
 from tests.conftest import make_settings, open_hearth
 from tests.fakes import FakeDriver
@@ -213,6 +214,10 @@ def test_capacity_gauges_are_what_the_backend_list_reports(live: Api, alice: htt
     assert found[key("hearth_service_up", service="volume", host="flaky")] == 1
     assert found[key("hearth_bus_consumers")] == 3  # the scheduler and two backends
     assert found[key("hearth_outbox_oldest_age_seconds")] >= 0
+    in_flight = {
+        dict(k[1])["phase"]: v for k, v in found.items() if k[0] == "hearth_creates_in_flight"
+    }
+    assert in_flight == dict.fromkeys(state.IN_FLIGHT_PHASES, 0)  # every create has ended
 
 
 def test_api_latency_is_labelled_by_route_template_never_by_id(
