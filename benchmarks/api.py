@@ -16,8 +16,15 @@ Baseline, measured first in the same run: the same creates through the library f
 (``Hearth.create_volume(size=1)``, waiting for the end) from as many threads, in one
 process on SQLite with no HTTP; each row prints its throughput as a share of it.
 
+Metrics (``--metrics both``, the default): every row runs with ``[metrics] enabled`` on
+and off, alternating for ``--rounds`` rounds on fresh deployments, and prints the median
+of each and the cost of metrics, ``1 - on/off`` (target: below 2%). With metrics on, one
+scrape of ``/metrics`` per second runs during the measurement, as Prometheus would (more
+often than its usual 15 s).
+
     python benchmarks/api.py [-n 200] [--postgres postgresql+psycopg://postgres@127.0.0.1/]
                              [--amqp amqp://guest:guest@127.0.0.1:5672//] [--only sqlite]
+                             [--metrics both|on|off] [--rounds 3] [--layout "one process"]
 """
 
 from __future__ import annotations
@@ -51,7 +58,11 @@ POLL_SECONDS = 0.02
 
 @contextmanager
 def deployment(
-    roles: list[list[str]], database_url: str | None, bus_url: str, workers: int = 8
+    roles: list[list[str]],
+    database_url: str | None,
+    bus_url: str,
+    workers: int = 8,
+    metrics: bool = True,
 ) -> Iterator[str]:
     """Hearth processes (one per role list) on a fresh data directory; yields the API URL."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,6 +70,7 @@ def deployment(
         lines = ["[api]", f"port = {port}", "[bus]", f'url = "{bus_url}"']
         lines += [f'namespace = "bench{uuid.uuid4().hex[:8]}"', f"workers = {workers}"]
         lines += ["[notifications]", "drivers = []"]
+        lines += ["[metrics]", f"enabled = {'true' if metrics else 'false'}"]
         if database_url:
             lines += ["[database]", f'url = "{database_url}"']
         config_file = Path(tmp) / "hearth.toml"
@@ -81,8 +93,11 @@ def deployment(
                 process.wait(60)
 
 
-async def run(url: str, count: int, concurrency: int) -> tuple[float, list[float]]:
-    """(volumes/s, latencies in seconds) for ``count`` creates at ``concurrency``."""
+async def run(
+    url: str, count: int, concurrency: int, scrape: bool = False
+) -> tuple[float, list[float]]:
+    """(volumes/s, latencies in seconds) for ``count`` creates at ``concurrency``; with
+    ``scrape``, ``GET /metrics`` once a second meanwhile."""
     latencies: list[float] = []
     remaining = iter(range(count))
     limits = httpx.Limits(max_connections=concurrency + 4)
@@ -91,6 +106,7 @@ async def run(url: str, count: int, concurrency: int) -> tuple[float, list[float
     ) as client:
         watch = Watch(client)
         watcher = asyncio.create_task(watch.run())
+        scraper = asyncio.create_task(_scrape_every_second(client)) if scrape else None
 
         async def worker() -> None:
             for _ in remaining:
@@ -104,12 +120,21 @@ async def run(url: str, count: int, concurrency: int) -> tuple[float, list[float
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
         watcher.cancel()
+        if scraper is not None:
+            scraper.cancel()
         failed = (await client.get("/v3/volumes", params={"status": "error"})).json()["volumes"]
         if failed:
             said = await client.get("/v3/messages", headers={"OpenStack-API-Version": "volume 3.5"})
             reasons = {m["user_message"] for m in said.json()["messages"]}
             raise SystemExit(f"{len(failed)} creates failed: {sorted(reasons)}")
     return count / elapsed, latencies
+
+
+async def _scrape_every_second(client: httpx.AsyncClient) -> None:
+    while True:
+        await asyncio.sleep(1.0)
+        response = await client.get("/metrics")
+        assert response.status_code == 200, response.status_code
 
 
 class Watch:
@@ -180,37 +205,58 @@ def main() -> None:
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     parser.add_argument("--concurrency", type=int, nargs="*", default=[1, 8, 32])
     parser.add_argument("--workers", type=int, default=8, help="[bus] workers of each process")
+    parser.add_argument("--metrics", choices=["both", "on", "off"], default="both")
+    parser.add_argument("--rounds", type=int, default=1, help="on/off rounds per row")
+    parser.add_argument("--layout", choices=["one process", "processes"])
     args = parser.parse_args()
     layouts = {
         "one process": (["--role", "all"],),
         "processes": (["--role", "api"], ["--role", "scheduler"], ["--role", "volume"]),
     }
+    settings = {"both": (True, False), "on": (True,), "off": (False,)}[args.metrics]
     baseline = {c: library_rate(max(20, args.n * c // 32), c) for c in args.concurrency}
     for concurrency, rate in baseline.items():
         print(f"baseline: library, no HTTP, SQLite, conc {concurrency}: {rate:.1f} vol/s")
     print(
-        f"{'deployment':12} {'database':10} {'conc':>4} {'vol/s':>7} {'p50 ms':>7} {'p99 ms':>7}"
-        f" {'/ base':>7}"
+        f"{'deployment':12} {'database':10} {'conc':>4} {'metrics':>7} {'vol/s':>7} {'p50 ms':>7}"
+        f" {'p99 ms':>7} {'/ base':>7}"
     )
     for database in ("sqlite", "postgresql"):
         if args.only and database != args.only:
             continue
         for layout, roles in layouts.items():
+            if args.layout and layout != args.layout:
+                continue
             bus = "memory://" if layout == "one process" else args.amqp
             for concurrency in args.concurrency:
                 count = max(20, args.n * concurrency // 32)
-                with (
-                    _database(database, args.postgres) as url_of_db,
-                    deployment([list(r) for r in roles], url_of_db, bus, args.workers) as url,
-                ):
-                    asyncio.run(run(url, min(8, count), concurrency))  # warm up
-                    rate, latencies = asyncio.run(run(url, count, concurrency))
-                p50 = statistics.median(latencies) * 1000
-                p99 = percentile(latencies, 0.99) * 1000
-                print(
-                    f"{layout:12} {database:10} {concurrency:4d} {rate:7.1f} {p50:7.0f} {p99:7.0f}"
-                    f" {rate / baseline[concurrency]:7.2f}"
-                )
+                rates: dict[bool, list[float]] = {on: [] for on in settings}
+                for round_ in range(args.rounds):
+                    # alternate which goes first: drift on a busy machine hits both alike
+                    for metrics in settings if round_ % 2 == 0 else settings[::-1]:
+                        with (
+                            _database(database, args.postgres) as url_of_db,
+                            deployment(
+                                [list(r) for r in roles], url_of_db, bus, args.workers, metrics
+                            ) as url,
+                        ):
+                            asyncio.run(run(url, min(8, count), concurrency))  # warm up
+                            rate, latencies = asyncio.run(run(url, count, concurrency, metrics))
+                        rates[metrics].append(rate)
+                        p50 = statistics.median(latencies) * 1000
+                        p99 = percentile(latencies, 0.99) * 1000
+                        print(
+                            f"{layout:12} {database:10} {concurrency:4d}"
+                            f" {'on' if metrics else 'off':>7} {rate:7.1f} {p50:7.0f}"
+                            f" {p99:7.0f} {rate / baseline[concurrency]:7.2f}"
+                        )
+                if len(settings) == 2:
+                    on, off = statistics.median(rates[True]), statistics.median(rates[False])
+                    print(
+                        f"{layout:12} {database:10} {concurrency:4d} metrics cost:"
+                        f" {1 - on / off:+.1%} (median on {on:.1f}, off {off:.1f} vol/s,"
+                        f" {args.rounds} rounds)"
+                    )
 
 
 @contextmanager

@@ -241,6 +241,21 @@ class ApiSettings(_Section):
     keystone: KeystoneSettings = KeystoneSettings()
 
 
+class MetricsSettings(_Section):
+    """Prometheus metrics: ``GET /metrics`` on the API port (unauthenticated, as Prometheus
+    scrapes), and a port of their own for processes without the API."""
+
+    enabled: bool = True
+    """Keep metrics and serve them (default: true). false: nothing is timed or counted
+    and ``/metrics`` is not served."""
+    port: int = Field(default=0, ge=0, le=65535)
+    """Where ``hearth serve`` without the API role (``--role scheduler``/``volume``)
+    serves ``/metrics``. 0 (default): not served. Each process serves its own metrics:
+    processes on one host need a port each (a config file each)."""
+    host: str = "127.0.0.1"
+    """Address of that port (default 127.0.0.1)."""
+
+
 def _default_backends() -> dict[str, FileBackendSettings]:
     return {"local": FileBackendSettings()}
 
@@ -265,6 +280,7 @@ class Settings(_Section):
     limits: LimitSettings = LimitSettings()
     images: ImageSettings = ImageSettings()
     api: ApiSettings = ApiSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     @property
     def database_url(self) -> str:

@@ -5,7 +5,9 @@
 with every error rendered by ``hearth.api.errors``. ``GET /`` (300) and ``GET /v3/``
 (200) answer the version documents without authentication; ``GET /openapi.json``
 describes the API. The Image v2 subset (``images.py``) is mounted under ``/image`` (its
-version document at ``GET /image``), the image endpoint clients are pointed at.
+version document at ``GET /image``), the image endpoint clients are pointed at. With
+metrics on, ``metrics.MetricsMiddleware`` wraps everything: it times each request and
+answers ``GET /metrics``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from hearth.api import (
     images,
     limits,
     messages,
+    metrics,
     middleware,
     snapshots,
     types,
@@ -71,6 +74,9 @@ def build_app(hearth: Hearth | None, settings: config.ApiSettings | None = None)
     app.add_middleware(
         middleware.RequestMiddleware, settings=chosen, authenticator=auth.build(chosen)
     )
+    registry = hearth.services.metrics_registry if hearth else None
+    if registry is not None:  # added last: the outermost, timing what the one above refuses
+        app.add_middleware(metrics.MetricsMiddleware, registry=registry, routes=app.router.routes)
     app.add_api_route("/", root, methods=["GET"], tags=["versions"])
     app.add_api_route("/v3/", v3_root, methods=["GET"], tags=["versions"])
     for router in RESOURCE_ROUTERS:

@@ -90,6 +90,7 @@ def _run(
 
             server.run(Hearth(services, options.context))
         else:
+            services.serve_metrics()  # [metrics] port: the API port serves them otherwise
             threading.Event().wait()  # until a signal interrupts it
     finally:
         services.stop()

@@ -11,7 +11,7 @@ from sqlalchemy import orm
 from sqlalchemy.orm import Session
 
 from hearth import errors
-from hearth.db import models, rows
+from hearth.db import models, rows, statuses
 
 Volume = models.Volume
 
@@ -171,3 +171,11 @@ def place(session: Session, volume_id: str, host: str, availability_zone: str) -
 def delete(session: Session, volume_id: str) -> None:
     """Remove the row (a no-op when it is already gone)."""
     rows.delete(session, Volume, volume_id)
+
+
+def creates_in_flight(session: Session) -> Sequence[tuple[str | None, str | None, str, Any]]:
+    """(host, create_step, status, progress) of every create not yet ended, for gauges."""
+    volume = models.Volume
+    query = sa.select(volume.host, volume.create_step, volume.status, volume.progress)
+    rows_ = session.execute(query.where(volume.status.in_(statuses.CREATE_IN_PROGRESS)))
+    return [tuple(row) for row in rows_]

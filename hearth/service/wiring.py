@@ -8,6 +8,12 @@ process must serve everything itself; with a broker it may serve nothing and onl
 requests (a CLI next to ``hearth serve``). The library facade (``Hearth``), the CLI and the
 API get their components here, and drivers through ``Services.driver_for`` (also for
 backends another process serves: ``hearth volume path``, the audit).
+
+With ``[metrics] enabled`` it also wires what feeds the metrics (``hearth.metrics``): the
+outcome counter on the database's commits, the delivery-delay notification driver, the
+create flow's timing listener and the image path's clock, and the process's registry
+(``Services.metrics_registry``), which the API serves at ``/metrics`` and
+:meth:`Services.serve_metrics` on ``[metrics] port``.
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ import threading
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from hearth import bus as message_bus
-from hearth import config, coordination, errors, notifications
+from hearth import config, coordination, errors, metrics, notifications
 from hearth.db.session import Database
 from hearth.image import cache, convert, fetch, qemu, store
+from hearth.metrics import outcomes, phases, state
 from hearth.scheduler import rpcapi as scheduler_rpcapi
 from hearth.scheduler.manager import SchedulerEndpoint, SchedulerManager
 from hearth.service import housekeeping
@@ -54,7 +62,10 @@ class Services:
     unserved_drivers: dict[str, base.VolumeDriver] = field(default_factory=dict)
     """Drivers of configured backends this process does not serve (see :meth:`driver_for`)."""
     started: bool = False
+    metrics_registry: metrics.Registry | None = None
+    """This process's metrics (None with ``[metrics] enabled = false``)."""
     _servers: list[message_bus.Server] = field(default_factory=list)
+    _metrics_server: Any = None
     _stop_ticking: threading.Event = field(default_factory=threading.Event)
     _ticker: threading.Thread | None = None
     _drivers_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -106,8 +117,27 @@ class Services:
             self._ticker = threading.Thread(target=self._tick, name="heartbeat", daemon=True)
             self._ticker.start()
 
+    def consumers(self) -> int:
+        """How many bus queues this process consumes."""
+        return len(self._servers)
+
+    def serve_metrics(self) -> int | None:
+        """Serve ``/metrics`` on ``[metrics] host:port`` from a thread (for a process
+        without the API); returns the port, or None when metrics or the port are off."""
+        section = self.settings.metrics
+        if self.metrics_registry is None or not section.port:
+            return None
+        self._metrics_server = metrics.serve(
+            self.metrics_registry, host=section.host, port=section.port
+        )
+        return int(self._metrics_server.server_port)
+
     def stop(self) -> None:
         """Finish the work in hand, send held-back reports and notifications, disconnect."""
+        if self._metrics_server is not None:
+            self._metrics_server.shutdown()
+            self._metrics_server.server_close()
+            self._metrics_server = None
         self._stop_ticking.set()
         if self._ticker is not None:
             self._ticker.join()
@@ -191,6 +221,10 @@ def build(
                 section.url or settings.bus.url, exchange=section.exchange, topic=section.topic
             )
         )
+    timed = settings.metrics.enabled
+    if timed:
+        outcomes.OutcomeCounter(db)  # subscribed to the database's commits
+        sinks.append(outcomes.DeliveryDelay())  # last: a delivery ends with it
     relay = notifications.Relay(
         db,
         sinks,
@@ -215,6 +249,7 @@ def build(
             scheduler_rpcapi=scheduler_api,
             image_volume_cache=build_image_cache(settings, name, db, locks, driver),
             image_tools=tools,
+            timed=timed,
         )
     scheduler = (
         SchedulerManager(db=db, volume_api=volume_api, settings=settings.scheduler)
@@ -228,7 +263,7 @@ def build(
         max_image_bytes=settings.images.max_image_size_gb << 30,
         url_timeout=settings.images.url_timeout_seconds,
     )
-    return Services(
+    services = Services(
         settings,
         db,
         locks,
@@ -243,6 +278,14 @@ def build(
         owns_bus=shared_bus is None,
         unserved_drivers={k: v for k, v in replaced.items() if k not in managers},
     )
+    if timed:
+        collector = state.StateCollector(
+            db,
+            backend_down_after=settings.scheduler.backend_down_after,
+            consumers=services.consumers,
+        )
+        services.metrics_registry = metrics.registry(collector)
+    return services
 
 
 def build_driver(settings: config.Settings, backend: str) -> base.VolumeDriver:
@@ -275,6 +318,7 @@ def build_image_tools(settings: config.Settings) -> image_source.ImageTools:
         converter=convert.Converter(
             concurrency=settings.images.conversion_concurrency, info_limits=limits
         ),
+        clock=phases.PhaseClock if settings.metrics.enabled else phases.untimed,
     )
 
 

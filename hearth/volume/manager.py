@@ -29,7 +29,7 @@ from hearth.image import cache
 from hearth.notifications import events
 from hearth.volume import capacity, reconcile, scheduling
 from hearth.volume.drivers import base
-from hearth.volume.flows import create_volume, image_source
+from hearth.volume.flows import create_volume, image_source, timing
 
 LOG = logging.getLogger(__name__)
 STATS_MIN_INTERVAL = 1.0
@@ -51,6 +51,7 @@ class VolumeManager:
         scheduler_rpcapi: create_volume.SchedulerRpcApi | None = None,
         image_volume_cache: cache.ImageVolumeCache | None = None,
         image_tools: image_source.ImageTools | None = None,
+        timed: bool = False,
     ) -> None:
         self.host = host
         self.driver = driver
@@ -63,6 +64,8 @@ class VolumeManager:
         self.image_volume_cache = image_volume_cache
         self.image_tools = image_tools
         """Read by CreateVolumeFromSpecTask for creates from images."""
+        self.timed = timed
+        """Whether each create flow gets the timing listener (``[metrics] enabled``)."""
         self._ownership: Any = None
         self._in_hand: set[str] = set()
         self._in_hand_lock = threading.Lock()
@@ -139,6 +142,8 @@ class VolumeManager:
                 filter_properties or scheduling.FilterProperties(),
                 self.image_volume_cache,
             )
+            if self.timed:
+                timing.attach(flow_engine, volume)
             try:
                 flow_engine.run()
             except Exception as exc:  # the flow's reverts have recorded the outcome

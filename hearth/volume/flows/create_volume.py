@@ -186,7 +186,8 @@ class OnFailureRescheduleTask(HearthTask):
     attempt, its backend and its cause on the row, and cast the request back to the
     scheduler for attempt X of Y elsewhere; or set ``error`` with a user message and a
     ``create.error`` notification. If the delete fails the row keeps its host (and claim):
-    it owns what is left on the backend.
+    it owns what is left on the backend. Returns the cause's code when it rescheduled, else
+    None (the revert's result, which the flow's timing listener counts).
     """
 
     def __init__(
@@ -215,7 +216,7 @@ class OnFailureRescheduleTask(HearthTask):
         flow_failures: dict[str, ft.Failure],
         volume: models.Volume,
         **kwargs: Any,
-    ) -> None:
+    ) -> str | None:
         # result: the seed's; execute returns nothing
         cause = _first_error(flow_failures)
         failed_create.forget_image_data(self.db, volume.id)
@@ -224,15 +225,16 @@ class OnFailureRescheduleTask(HearthTask):
         except errors.HearthError as cleanup_error:  # keep the row (and its host): it owns
             LOG.error("could not remove half-made volume %s: %s", volume.id, cleanup_error)
             failed_create.error_out(self.db, context, volume.id, cause)
-            return
+            return None
         if self.do_reschedule and may_reschedule(cause) and self.scheduler_rpcapi is not None:
             assert cause is not None
             try:
                 self._reschedule(volume.id, cause, kwargs)
-                return
+                return errors.code_of(cause)
             except Exception as cast_error:
                 LOG.error("rescheduling volume %s failed: %s", volume.id, cast_error)
         failed_create.error_out(self.db, context, volume.id, cause, free_backend=True)
+        return None
 
     def _reschedule(self, volume_id: str, cause: BaseException, kwargs: dict[str, Any]) -> None:
         request_spec: scheduling.RequestSpec = kwargs["request_spec"]

@@ -15,7 +15,8 @@ volume from the metadata before the fetch and from the file after it, the conver
 writes into a file the driver makes and publishes only when complete, and the image's hash
 is verified while it converts; a mismatch discards the result. Progress goes to the volume
 row (``progress``), at most every half second; a clone from the cache shows only if it
-lasts longer than that.
+lasts longer than that. The same steps time the create's phases (``ImageTools.clock``:
+fetch, inspect, convert; a cache entry's fill and the clone from it as spans).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from hearth import errors
 from hearth.db import statuses, volumes
 from hearth.db.session import Database
 from hearth.image import cache, convert, fetch, info, inspect, progress
+from hearth.metrics import phases
 from hearth.volume.drivers import base
 
 LOG = logging.getLogger(__name__)
@@ -43,6 +45,8 @@ class ImageTools:
 
     fetcher: fetch.Fetcher
     converter: convert.Converter
+    clock: Callable[[], phases.Clock] = phases.untimed
+    """A new clock for each create's phases (``phases.PhaseClock`` with metrics on)."""
 
 
 @dataclass(frozen=True)
@@ -63,17 +67,26 @@ def create_volume(request: Request) -> base.ModelUpdate | None:
     update = request.driver.clone_image(request.volume, request.image)
     if update is not None:
         return update
-    watch = VolumeWatch(request.db, request.volume.id)
+    watch = VolumeWatch(request.db, request.volume.id, request.tools.clock())
     if request.cache is not None and request.cache.accepts(request.image):
         return _from_cache(request, request.cache, watch)
     watch.downloading()
-    return download(request, request.volume, watch.report)
+    return download(request, request.volume, watch)
 
 
 def download(
-    request: Request, target: base.VolumeRef, report: progress.Throttle
+    request: Request, target: base.VolumeRef, watch: VolumeWatch
 ) -> base.ModelUpdate | None:
     """Fetch, inspect and convert the image into the new backend volume ``target``."""
+    try:
+        return _download(request, target, watch.report)
+    finally:
+        watch.clock.end()
+
+
+def _download(
+    request: Request, target: base.VolumeRef, report: progress.Throttle
+) -> base.ModelUpdate | None:
     image, converter = request.image, request.tools.converter
     with request.tools.fetcher.fetch(image, report) as fetched:
         report.report(Phase.INSPECT, 0, image.size)
@@ -121,13 +134,17 @@ def _from_cache(
     request: Request, image_cache: cache.ImageVolumeCache, watch: VolumeWatch
 ) -> base.ModelUpdate | None:
     def fill(entry: cache.EntryRef) -> None:
-        watch.downloading()
-        download(request, base.VolumeRef(entry.id, entry.size_gb), watch.report)
+        with watch.clock.span("cache_fill"):
+            watch.downloading()
+            download(request, base.VolumeRef(entry.id, entry.size_gb), watch)
 
     with image_cache.entry_for(request.image, fill) as entry:
         source = base.VolumeRef(entry.id, entry.size_gb)
         try:
-            with watch.shown_if_slow(Phase.CLONE, request.volume.size_bytes):
+            with (
+                watch.clock.span("copy", copied=request.volume.size_bytes),
+                watch.shown_if_slow(Phase.CLONE, request.volume.size_bytes),
+            ):
                 return request.driver.create_cloned_volume(request.volume, source)
         except errors.HearthError as exc:  # a failed fill raises from entry_for, not here
             LOG.warning(
@@ -141,15 +158,17 @@ def _from_cache(
     image_cache.evict(entry)  # given back first: an entry being cloned is never evicted
     request.driver.delete_volume(request.volume)  # what the clone may have left
     watch.downloading()
-    return download(request, request.volume, watch.report)
+    return download(request, request.volume, watch)
 
 
 class VolumeWatch:
-    """What users see of a create from an image: its status and its progress."""
+    """What users see of a create from an image: its status and its progress (and what
+    its clock times)."""
 
-    def __init__(self, db: Database, volume_id: str) -> None:
+    def __init__(self, db: Database, volume_id: str, clock: phases.Clock | None = None) -> None:
         self.db = db
         self.volume_id = volume_id
+        self.clock = clock or phases.untimed()
         self.report = progress.Throttle(self._write)
 
     def downloading(self) -> None:
@@ -175,6 +194,7 @@ class VolumeWatch:
             timer.join()  # a write under way lands before the create's end clears progress
 
     def _write(self, step: progress.Step) -> None:
+        self.clock.step(step)
         try:
             with self.db.transaction() as session:
                 volumes.update(session, self.volume_id, progress=step.as_dict())
