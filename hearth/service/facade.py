@@ -26,7 +26,16 @@ from hearth import config, errors, notifications
 from hearth.context import RequestContext
 from hearth.db import backends, models, snapshots, statuses, volumes
 from hearth.db.rows import Page
-from hearth.service import catalog, idempotency, maintenance, requests, updates, watch, wiring
+from hearth.service import (
+    catalog,
+    idempotency,
+    maintenance,
+    overview,
+    requests,
+    updates,
+    watch,
+    wiring,
+)
 from hearth.volume import audit, failed_create, scheduling
 
 
@@ -340,6 +349,13 @@ class Hearth(catalog.Catalog):
         """Every backend's last capacity report."""
         with self.services.db.read() as session:
             return backends.find_all(session)
+
+    def overview(self, *, context: RequestContext | None = None) -> overview.Overview:
+        """Backends, creates in flight, the latest failures and the image-volume cache,
+        read in one transaction (admins only: it shows every project)."""
+        down_after = self.services.settings.scheduler.backend_down_after
+        with self.services.db.read() as session:
+            return overview.read(session, context or self.context, down_after)
 
     def audit(
         self, *, fix: bool = False, backends: Sequence[str] | None = None
