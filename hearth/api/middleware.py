@@ -27,6 +27,7 @@ PUBLIC_PATHS = frozenset({"/", "/v3", "/v3/", "/openapi.json", "/docs", "/image"
 # the status page and its files hold no data; the state they fetch is authenticated
 PUBLIC_PATHS |= {
     "/dashboard",
+    "/dashboard/",
     "/dashboard/static/dashboard.js",
     "/dashboard/static/dashboard.css",
 }

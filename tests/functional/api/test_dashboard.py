@@ -23,6 +23,12 @@ def test_the_page_and_its_files_are_served_without_a_token(api: Api) -> None:
     assert "script-src 'self'" in policy and "default-src 'none'" in policy
 
 
+def test_the_page_with_a_trailing_slash_leads_to_the_page(api: Api) -> None:
+    response = httpx.get(f"{api.url}/dashboard/", follow_redirects=True)
+
+    assert response.status_code == 200 and "Hearth status" in response.text
+
+
 def test_the_page_loads_nothing_from_another_origin(api: Api) -> None:
     for path in ("/dashboard", "/dashboard/static/dashboard.js", "/dashboard/static/dashboard.css"):
         text = httpx.get(f"{api.url}{path}").text

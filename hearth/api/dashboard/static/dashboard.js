@@ -175,7 +175,7 @@ async function poll() {
     $("connection").textContent = "live";
     $("connection").className = "badge up";
   } catch (error) {
-    $("connection").textContent = `unreachable: ${error.message}`;
+    $("connection").textContent = `no fresh state: ${error.message}`;
     $("connection").className = "badge down";
   }
   timer = setTimeout(poll, POLL_MS);
