@@ -5,9 +5,10 @@
 with every error rendered by ``hearth.api.errors``. ``GET /`` (300) and ``GET /v3/``
 (200) answer the version documents without authentication; ``GET /openapi.json``
 describes the API. The Image v2 subset (``images.py``) is mounted under ``/image`` (its
-version document at ``GET /image``), the image endpoint clients are pointed at. With
-metrics on, ``metrics.MetricsMiddleware`` wraps everything: it times each request and
-answers ``GET /metrics``.
+version document at ``GET /image``), the image endpoint clients are pointed at. The
+status page (``dashboard``) is at ``/dashboard``. With metrics on,
+``metrics.MetricsMiddleware`` wraps everything: it times each request and answers
+``GET /metrics``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from hearth import config
 from hearth.api import (
     auth,
     calls,
+    dashboard,
     errors,
     images,
     limits,
@@ -88,6 +90,7 @@ def build_app(hearth: Hearth | None, settings: config.ApiSettings | None = None)
             generate_unique_id_function=_with_project_id,
         )
     app.include_router(images.router, prefix=images.PREFIX)
+    app.include_router(dashboard.router, prefix=dashboard.PREFIX)
     return app
 
 

@@ -25,6 +25,13 @@ from hearth.api import errors as rendering
 
 LOG = logging.getLogger("hearth.api")
 PUBLIC_PATHS = frozenset({"/", "/v3", "/v3/", "/openapi.json", "/docs", "/image", "/image/"})
+# the status page and its files hold no data; the state they fetch is authenticated
+PUBLIC_PATHS |= {
+    "/dashboard",
+    "/dashboard/",
+    "/dashboard/static/dashboard.js",
+    "/dashboard/static/dashboard.css",
+}
 UPLOAD_PREFIX, UPLOAD_SUFFIX = "/image/v2/images/", "/file"
 
 

@@ -1,5 +1,6 @@
 """The catalog part of the library facade: images and the image-volume cache, volume types
-and user messages -- what volumes are made from, typed by and reported with.
+and user messages -- what volumes are made from, typed by and reported with -- and the
+operator's reads and checks (a project's usage, backends, the overview, the audit).
 
 ``Hearth`` (``facade``) inherits these operations; like its volume and snapshot methods,
 each checks the request and writes rows through a service module (``image_requests``,
@@ -10,19 +11,31 @@ each checks the request and writes rows through a service module (``image_reques
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hearth import errors
 from hearth.context import RequestContext
-from hearth.db import image_cache, images, models, user_messages
+from hearth.db import backends, image_cache, images, models, snapshots, user_messages, volumes
 from hearth.db.rows import Page
 from hearth.image import cache, store
-from hearth.service import image_requests, type_requests, updates, wiring
+from hearth.service import image_requests, maintenance, overview, type_requests, updates, wiring
+from hearth.volume import audit
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one project holds."""
+
+    volumes: int
+    gigabytes: int
+    snapshots: int
 
 
 class Catalog:
-    """Hearth's operations on images, volume types and user messages."""
+    """Hearth's operations on images, volume types and user messages, and the reads and
+    checks of projects and backends."""
 
     services: wiring.Services
     context: RequestContext
@@ -234,3 +247,32 @@ class Catalog:
 
     def _visible(self, context: RequestContext | None) -> str | None:
         return (context or self.context).visible_project
+
+    # projects and backends
+
+    def usage(self, *, context: RequestContext | None = None) -> Usage:
+        """What the caller's project holds: volumes, their GiB, snapshots."""
+        project = (context or self.context).project_id
+        with self.services.db.read() as session:
+            held = volumes.find_all(session, project_id=project)
+            count = len(snapshots.find_all(session, project_id=project))
+        return Usage(len(held), sum(v.size for v in held), count)
+
+    def list_backends(self) -> Sequence[models.Backend]:
+        """Every backend's last capacity report."""
+        with self.services.db.read() as session:
+            return backends.find_all(session)
+
+    def overview(self, *, context: RequestContext | None = None) -> overview.Overview:
+        """Backends, creates in flight, the latest failures and the image-volume cache,
+        read in one transaction (admins only: it shows every project)."""
+        down_after = self.services.settings.scheduler.backend_down_after
+        with self.services.db.read() as session:
+            return overview.read(session, context or self.context, down_after)
+
+    def audit(
+        self, *, fix: bool = False, backends: Sequence[str] | None = None
+    ) -> list[audit.Finding]:
+        """Compare each backend's data with the database (``hearth.volume.audit``); with
+        ``fix``, repair what is found (see ``maintenance.audit``)."""
+        return maintenance.audit(self.services, fix=fix, backends=backends)

@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from hearth import config, errors, notifications
 from hearth.context import RequestContext
-from hearth.db import backends, models, snapshots, statuses, volumes
+from hearth.db import models, snapshots, statuses, volumes
 from hearth.db.rows import Page
 from hearth.service import (
     catalog,
@@ -37,16 +36,7 @@ from hearth.service import (
     watch,
     wiring,
 )
-from hearth.volume import audit, failed_create, scheduling
-
-
-@dataclass(frozen=True)
-class Usage:
-    """What one project holds."""
-
-    volumes: int
-    gigabytes: int
-    snapshots: int
+from hearth.volume import failed_create, scheduling
 
 
 class Hearth(catalog.Catalog):
@@ -380,28 +370,6 @@ class Hearth(catalog.Catalog):
             self._watch.until_snapshot_leaves(
                 snapshot_id, {statuses.SnapshotStatus.DELETING}, timeout=self._timeout(timeout)
             )
-
-    # projects and backends
-
-    def usage(self, *, context: RequestContext | None = None) -> Usage:
-        """What the caller's project holds: volumes, their GiB, snapshots."""
-        project = (context or self.context).project_id
-        with self.services.db.read() as session:
-            held = volumes.find_all(session, project_id=project)
-            count = len(snapshots.find_all(session, project_id=project))
-        return Usage(len(held), sum(v.size for v in held), count)
-
-    def list_backends(self) -> Sequence[models.Backend]:
-        """Every backend's last capacity report."""
-        with self.services.db.read() as session:
-            return backends.find_all(session)
-
-    def audit(
-        self, *, fix: bool = False, backends: Sequence[str] | None = None
-    ) -> list[audit.Finding]:
-        """Compare each backend's data with the database (``hearth.volume.audit``); with
-        ``fix``, repair what is found (see ``maintenance.audit``)."""
-        return maintenance.audit(self.services, fix=fix, backends=backends)
 
     def waiting_for(self, kind: watch.Kind, row_id: str) -> watch.Blocker | None:
         """What a volume's or snapshot's work in progress waits for while nothing moves it
