@@ -117,7 +117,7 @@ class Hearth(catalog.Catalog):
         source_volid, image_id (an id, or a name one visible image has), backup_id,
         metadata. ``idempotency_key``: a repeat of the same request with the same key returns
         the volume the first one made (another request with it: IdempotencyKeyReused).
-        ``on_created`` gets the new row before the backend work starts (to follow it).
+        ``on_created`` gets the new row once its request is on the bus (to follow it).
         ``timeout``: seconds to wait before WaitTimedOut (default ``[service]
         wait_timeout_seconds``), as for every wait below.
         """
@@ -135,8 +135,6 @@ class Hearth(catalog.Catalog):
         )
         if request_spec is None:
             return idempotency.replayed_volume(self.services.db, ctx, volume_id)
-        if on_created is not None:
-            on_created(self.get_volume(volume_id, context=ctx))
         try:
             self.services.scheduler_api.create_volume(
                 ctx, volume_id, request_spec, scheduling.FilterProperties()
@@ -144,6 +142,8 @@ class Hearth(catalog.Catalog):
         except errors.BusUnavailable as exc:
             failed_create.error_out(self.services.db, ctx, volume_id, exc)
             raise
+        if on_created is not None:  # after the cast: a follower times waits from here
+            on_created(self.get_volume(volume_id, context=ctx))
         if wait:
             self._watch.until_volume_leaves(
                 volume_id, statuses.CREATE_IN_PROGRESS, timeout=self._timeout(timeout)
