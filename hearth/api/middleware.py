@@ -6,7 +6,10 @@ in ``x-openstack-request-id``; refuses bodies over the limit (``max_body_bytes``
 uploads, which are streamed, ``max_image_bytes``); establishes the caller (``auth``) for
 everything but the version documents and the API description; negotiates
 the microversion of ``/v3`` requests and repeats it in ``OpenStack-API-Version``; and logs
-one line per request. What it refuses is rendered by ``errors``.
+one structured line per request (``hearth.logs``: the request id is bound for the whole
+request, so every line logged meanwhile carries it, and the request's line names the
+volume or snapshot of its path or of the create it made). The probes ``/healthz`` and
+``/readyz`` need no caller and log at DEBUG. What it refuses is rendered by ``errors``.
 """
 
 from __future__ import annotations
@@ -18,12 +21,16 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hearth import config, context, errors
+from hearth import config, context, errors, logs
 from hearth.api import auth, versions
 from hearth.api import errors as rendering
 
 LOG = logging.getLogger("hearth.api")
-PUBLIC_PATHS = frozenset({"/", "/v3", "/v3/", "/openapi.json", "/docs", "/image", "/image/"})
+PUBLIC_PATHS = frozenset(
+    {"/", "/v3", "/v3/", "/openapi.json", "/docs", "/image", "/image/", "/healthz", "/readyz"}
+)
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+"""Asked every few seconds by probes: their lines are DEBUG, not INFO."""
 UPLOAD_PREFIX, UPLOAD_SUFFIX = "/image/v2/images/", "/file"
 
 
@@ -54,20 +61,14 @@ class RequestMiddleware:
             await send(message)
 
         started = time.perf_counter()
-        try:
-            await self._admit(scope, request_id, answer)
-            await self.app(scope, self._limited(scope, receive), send_with_headers)
-        except errors.HearthError as exc:
-            await rendering.response_of(exc)(scope, receive, send_with_headers)
-        finally:
-            LOG.info(
-                "%s %s %s %s %.1fms",
-                request_id,
-                scope["method"],
-                scope["path"],
-                answer["status"],
-                (time.perf_counter() - started) * 1000,
-            )
+        with logs.bound(request_id=request_id) as fields:
+            try:
+                await self._admit(scope, request_id, answer)
+                await self.app(scope, self._limited(scope, receive), send_with_headers)
+            except errors.HearthError as exc:
+                await rendering.response_of(exc)(scope, receive, send_with_headers)
+            finally:
+                _log_request(scope, answer["status"], time.perf_counter() - started, fields)
 
     async def _admit(self, scope: Scope, request_id: str, answer: dict[str, Any]) -> None:
         """Check the request before any route sees it; fill ``scope["state"]``."""
@@ -116,6 +117,30 @@ class RequestMiddleware:
             return message
 
         return receive_within_limit
+
+
+def _log_request(scope: Scope, status: int, seconds: float, fields: dict[str, str]) -> None:
+    """The request's one line: method, path, route template, status and duration, with the
+    request id and the volume or snapshot it named in its path or created."""
+    path_params = scope.get("path_params") or {}
+    logs.note(**logs.resource_ids(path_params))
+    route = getattr(scope.get("route"), "path", None)
+    LOG.log(
+        logging.DEBUG if scope["path"] in PROBE_PATHS else logging.INFO,
+        "%s %s %s %.1fms",
+        scope["method"],
+        scope["path"],
+        status,
+        seconds * 1000,
+        extra={
+            **fields,
+            "method": scope["method"],
+            "path": scope["path"],
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 1),
+        },
+    )
 
 
 def _too_large(limit: int) -> errors.InvalidInput:

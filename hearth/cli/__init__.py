@@ -2,8 +2,10 @@
 
 ``hearth [--data-dir D] [--config F] [--format table|json] GROUP COMMAND ...`` where GROUP is
 ``volume``, ``snapshot``, ``image``, ``type``, ``message``, ``backend`` or ``db``; ``hearth
-serve`` runs the services. Errors print one readable line on stderr and exit 1; a create
-that ends in ``error`` prints its user message and exits 1 too.
+serve`` runs the services. Errors print
+one readable line on stderr and exit 1; a create that ends in ``error`` prints its user
+message and exits 1 too. Every command logs as ``[logging]`` says (``-v``: INFO at least),
+set up by ``hearth.logs``.
 
 This module is the root group (the global options, the error rendering); each group of
 commands has its module (``volumes``, ``snapshots``, ``images``, ``types``, ``messages``,
@@ -13,12 +15,11 @@ commands has its module (``volumes``, ``snapshots``, ``images``, ``types``, ``me
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import click
 
-from hearth import errors
+from hearth import config, errors, logs
 from hearth.cli import backends, db, images, messages, serve, snapshots, types, volumes
 from hearth.cli.options import Options
 from hearth.context import RequestContext
@@ -53,15 +54,20 @@ def cli(
     verbose: bool,
 ) -> None:
     """Hearth: block-storage volumes on this machine."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     options = Options(data_dir, config_file, fmt)
+    logs.configure(_logging_settings(options), verbose=verbose)
     if project is not None:
         options.context = RequestContext(user_id=user, project_id=project)
     ctx.obj = options
+
+
+def _logging_settings(options: Options) -> config.LoggingSettings:
+    """``[logging]`` of the settings the command will load; the defaults when they cannot
+    be loaded (the command itself then reports why)."""
+    try:
+        return options.settings().logging
+    except errors.HearthError:
+        return config.LoggingSettings()
 
 
 for command in (
