@@ -4,7 +4,8 @@
 ``/v3/{project_id}`` (whose project must be the caller's), behind ``RequestMiddleware``,
 with every error rendered by ``hearth.api.errors``. ``GET /`` (300) and ``GET /v3/``
 (200) answer the version documents without authentication; ``GET /openapi.json``
-describes the API. The Image v2 subset (``images.py``) is mounted under ``/image`` (its
+describes the API; ``GET /healthz`` and ``GET /readyz`` are the probes (``health.py``).
+The Image v2 subset (``images.py``) is mounted under ``/image`` (its
 version document at ``GET /image``), the image endpoint clients are pointed at.
 """
 
@@ -24,6 +25,7 @@ from hearth.api import (
     auth,
     calls,
     errors,
+    health,
     images,
     limits,
     messages,
@@ -81,6 +83,7 @@ def build_app(hearth: Hearth | None, settings: config.ApiSettings | None = None)
             generate_unique_id_function=_with_project_id,
         )
     app.include_router(images.router, prefix=images.PREFIX)
+    app.include_router(health.router)
     return app
 
 

@@ -2,14 +2,14 @@
 
 ``hearth [--data-dir D] [--config F] [--format table|json] GROUP COMMAND ...`` where GROUP is
 ``volume``, ``snapshot``, ``image``, ``type``, ``message``, ``backend`` or ``db``; ``hearth
-serve`` runs the services. Errors print
+serve`` runs the services, ``hearth status`` shows the deployment's health. Errors print
 one readable line on stderr and exit 1; a create that ends in ``error`` prints its user
 message and exits 1 too. Every command logs as ``[logging]`` says (``-v``: INFO at least),
 set up by ``hearth.logs``.
 
 This module is the root group (the global options, the error rendering); each group of
 commands has its module (``volumes``, ``snapshots``, ``images``, ``types``, ``messages``,
-``backends``, ``db``, ``serve``), what they print is ``output``, the ``--wait`` bar
+``backends``, ``db``, ``serve``, ``status``), what they print is ``output``, the ``--wait`` bar
 ``progress``, and what they share (the options, the Hearth they open) ``options``.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from hearth import config, errors, logs
-from hearth.cli import backends, db, images, messages, serve, snapshots, types, volumes
+from hearth.cli import backends, db, images, messages, serve, snapshots, status, types, volumes
 from hearth.cli.options import Options
 from hearth.context import RequestContext
 
@@ -79,6 +79,7 @@ for command in (
     messages.message,
     backends.backend,
     db.db,
+    status.status,
 ):
     cli.add_command(command)
 
