@@ -124,7 +124,7 @@ def _log_request(scope: Scope, status: int, seconds: float, fields: dict[str, st
     request id and the volume or snapshot it named in its path or created."""
     path_params = scope.get("path_params") or {}
     logs.note(**logs.resource_ids(path_params))
-    route = getattr(scope.get("route"), "path", None)
+    route = _template(scope["path"], path_params) if "route" in scope else None
     LOG.log(
         logging.DEBUG if scope["path"] in PROBE_PATHS else logging.INFO,
         "%s %s %s %.1fms",
@@ -141,6 +141,14 @@ def _log_request(scope: Scope, status: int, seconds: float, fields: dict[str, st
             "duration_ms": round(seconds * 1000, 1),
         },
     )
+
+
+def _template(path: str, path_params: dict[str, Any]) -> str:
+    """The route's template (``/v3/{project_id}/volumes/{volume_id}``): the path with each
+    parameter's segment named, never an id (FastAPI keeps the prefix of an included router
+    apart from its routes' paths)."""
+    names = {str(value): name for name, value in path_params.items()}
+    return "/".join(f"{{{names[part]}}}" if part in names else part for part in path.split("/"))
 
 
 def _too_large(limit: int) -> errors.InvalidInput:

@@ -97,8 +97,8 @@ def run_checks(
     reading = _start("database", lambda: read(services.db))
     reachable = _start("bus", lambda: bus(services.bus.url, in_process=services.bus.in_process))
     probes = {name: _start(f"backend-{name}", d.check_health) for name, d in drivers.items()}
-    found, failure = _wait(reading, deadline)
-    bus_detail, bus_failure = _wait(reachable, deadline)
+    found, failure = _wait(reading, deadline, timeout)
+    bus_detail, bus_failure = _wait(reachable, deadline, timeout)
     checks = [
         Check("database", found is not None, failure or "answers"),
         Check("bus", bus_failure is None, bus_failure or bus_detail or ""),
@@ -106,7 +106,7 @@ def run_checks(
     down_after = timedelta(seconds=services.settings.scheduler.backend_down_after)
     known = {*services.settings.backends, *(found.backends if found else ())}
     for name in sorted(known if reported is None else reported):
-        broken = _wait(probes[name], deadline)[1] if name in probes else None
+        broken = _wait(probes[name], deadline, timeout)[1] if name in probes else None
         checks.append(
             backend(
                 name,
@@ -217,12 +217,12 @@ def _start(name: str, work: Callable[[], T]) -> Future[T]:
     return future
 
 
-def _wait(future: Future[T], deadline: float) -> tuple[T, None] | tuple[None, str]:
+def _wait(future: Future[T], deadline: float, timeout: float) -> tuple[T, None] | tuple[None, str]:
     """The work's value, or None and why it failed (an error, or no answer in time)."""
     try:
         return future.result(timeout=max(0.0, deadline - time.monotonic())), None
     except TimeoutError:
-        return None, f"no answer within {CHECK_TIMEOUT:g} s"
+        return None, f"no answer within {timeout:g} s"
     except Exception as exc:  # a failing check is a failed check, whatever failed
         if not isinstance(exc, errors.HearthError):
             LOG.warning("a health check failed unexpectedly", exc_info=exc)
