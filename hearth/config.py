@@ -256,6 +256,24 @@ class MetricsSettings(_Section):
     """Address of that port (default 127.0.0.1)."""
 
 
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class LoggingSettings(_Section):
+    """How a Hearth process logs (every ``hearth`` command, ``hearth serve`` included), to
+    stderr. Each line carries the request id and the volume (or snapshot) id when known."""
+
+    format: Literal["text", "json"] = "text"
+    """text: ``time pid LEVEL logger: message [request_id=... volume_id=...]``. json: one
+    JSON object a line (``time``, ``level``, ``logger``, ``message``, the ids and the
+    line's other fields), for log collectors."""
+    level: LogLevel = "WARNING"
+    """The least severe level logged (default WARNING; ``hearth -v`` lowers it to INFO)."""
+    levels: dict[str, LogLevel] = Field(default_factory=dict)
+    """Levels of single loggers and their children, e.g. ``{"hearth.api" = "INFO",
+    "hearth.db" = "DEBUG"}``; alembic is WARNING unless named here."""
+
+
 def _default_backends() -> dict[str, FileBackendSettings]:
     return {"local": FileBackendSettings()}
 
@@ -281,6 +299,7 @@ class Settings(_Section):
     images: ImageSettings = ImageSettings()
     api: ApiSettings = ApiSettings()
     metrics: MetricsSettings = MetricsSettings()
+    logging: LoggingSettings = LoggingSettings()
 
     @property
     def database_url(self) -> str:

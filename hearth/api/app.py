@@ -4,11 +4,11 @@
 ``/v3/{project_id}`` (whose project must be the caller's), behind ``RequestMiddleware``,
 with every error rendered by ``hearth.api.errors``. ``GET /`` (300) and ``GET /v3/``
 (200) answer the version documents without authentication; ``GET /openapi.json``
-describes the API. The Image v2 subset (``images.py``) is mounted under ``/image`` (its
-version document at ``GET /image``), the image endpoint clients are pointed at. The
-status page (``dashboard``) is at ``/dashboard``. With metrics on,
-``metrics.MetricsMiddleware`` wraps everything: it times each request and answers
-``GET /metrics``.
+describes the API; ``GET /healthz`` and ``GET /readyz`` are the probes (``health.py``).
+The Image v2 subset (``images.py``) is mounted under ``/image`` (its version document at
+``GET /image``), the image endpoint clients are pointed at. The status page
+(``dashboard``) is at ``/dashboard``. With metrics on, ``metrics.MetricsMiddleware`` wraps
+everything: it times each request and answers ``GET /metrics``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from hearth.api import (
     calls,
     dashboard,
     errors,
+    health,
     images,
     limits,
     messages,
@@ -91,6 +92,7 @@ def build_app(hearth: Hearth | None, settings: config.ApiSettings | None = None)
         )
     app.include_router(images.router, prefix=images.PREFIX)
     app.include_router(dashboard.router, prefix=dashboard.PREFIX)
+    app.include_router(health.router)
     return app
 
 

@@ -6,8 +6,12 @@ in ``x-openstack-request-id``; refuses bodies over the limit (``max_body_bytes``
 uploads, which are streamed, ``max_image_bytes``); establishes the caller (``auth``) for
 everything but the version documents and the API description; negotiates
 the microversion of ``/v3`` requests and repeats it in ``OpenStack-API-Version``; and logs
-one line per request. What it refuses, and any exception a route lets out, is rendered
-by ``errors`` as a complete response, so the client's connection stays open.
+one structured line per request (``hearth.logs``: the request id is bound for the whole
+request, so every line logged meanwhile carries it, and the request's line names the
+volume or snapshot of its path or of the create it made). The probes ``/healthz`` and
+``/readyz`` need no caller and log at DEBUG. What it refuses, and any exception a route
+lets out, is rendered by ``errors`` as a complete response, so the client's connection
+stays open.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hearth import config, context, errors
+from hearth import config, context, errors, logs
 from hearth.api import auth, versions
 from hearth.api import errors as rendering
 
 LOG = logging.getLogger("hearth.api")
-PUBLIC_PATHS = frozenset({"/", "/v3", "/v3/", "/openapi.json", "/docs", "/image", "/image/"})
+PUBLIC_PATHS = frozenset(
+    {"/", "/v3", "/v3/", "/openapi.json", "/docs", "/image", "/image/", "/healthz", "/readyz"}
+)
 # the status page and its files hold no data; the state they fetch is authenticated
 PUBLIC_PATHS |= {
     "/dashboard",
@@ -32,6 +38,8 @@ PUBLIC_PATHS |= {
     "/dashboard/static/dashboard.js",
     "/dashboard/static/dashboard.css",
 }
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+"""Asked every few seconds by probes: their lines are DEBUG, not INFO."""
 UPLOAD_PREFIX, UPLOAD_SUFFIX = "/image/v2/images/", "/file"
 
 
@@ -63,24 +71,19 @@ class RequestMiddleware:
             await send(message)
 
         started = time.perf_counter()
-        try:
-            await self._admit(scope, request_id, answer)
-            await self.app(scope, self._limited(scope, receive), send_with_headers)
-        except Exception as exc:
-            # answered here, not re-raised: an exception that reaches uvicorn makes it drop
-            # the connection, which a keep-alive client sees as a reset on its next request
-            if answer.get("started"):
-                raise  # half a response is out: only closing the connection can end it
-            await rendering.response_of(exc)(scope, receive, send_with_headers)
-        finally:
-            LOG.info(
-                "%s %s %s %s %.1fms",
-                request_id,
-                scope["method"],
-                scope["path"],
-                answer["status"],
-                (time.perf_counter() - started) * 1000,
-            )
+        with logs.bound(request_id=request_id) as fields:
+            try:
+                await self._admit(scope, request_id, answer)
+                await self.app(scope, self._limited(scope, receive), send_with_headers)
+            except Exception as exc:
+                # answered here, not re-raised: an exception that reaches uvicorn makes it
+                # drop the connection, which a keep-alive client sees as a reset on its next
+                # request
+                if answer.get("started"):
+                    raise  # half a response is out: only closing the connection can end it
+                await rendering.response_of(exc)(scope, receive, send_with_headers)
+            finally:
+                _log_request(scope, answer["status"], time.perf_counter() - started, fields)
 
     async def _admit(self, scope: Scope, request_id: str, answer: dict[str, Any]) -> None:
         """Check the request before any route sees it; fill ``scope["state"]``."""
@@ -129,6 +132,38 @@ class RequestMiddleware:
             return message
 
         return receive_within_limit
+
+
+def _log_request(scope: Scope, status: int, seconds: float, fields: dict[str, str]) -> None:
+    """The request's one line: method, path, route template, status and duration, with the
+    request id and the volume or snapshot it named in its path or created."""
+    path_params = scope.get("path_params") or {}
+    logs.note(**logs.resource_ids(path_params))
+    route = _template(scope["path"], path_params) if "route" in scope else None
+    LOG.log(
+        logging.DEBUG if scope["path"] in PROBE_PATHS else logging.INFO,
+        "%s %s %s %.1fms",
+        scope["method"],
+        scope["path"],
+        status,
+        seconds * 1000,
+        extra={
+            **fields,
+            "method": scope["method"],
+            "path": scope["path"],
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 1),
+        },
+    )
+
+
+def _template(path: str, path_params: dict[str, Any]) -> str:
+    """The route's template (``/v3/{project_id}/volumes/{volume_id}``): the path with each
+    parameter's segment named, never an id (FastAPI keeps the prefix of an included router
+    apart from its routes' paths)."""
+    names = {str(value): name for name, value in path_params.items()}
+    return "/".join(f"{{{names[part]}}}" if part in names else part for part in path.split("/"))
 
 
 def _too_large(limit: int) -> errors.InvalidInput:

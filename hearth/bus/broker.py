@@ -42,6 +42,20 @@ def socket_timeouts(url: str) -> dict[str, float]:
     return {}
 
 
+def check_connection(url: str) -> None:
+    """Connect to the broker and let go, with the bounded waits of a publish and no retry
+    (the health checks); raises BusUnavailable saying why it failed."""
+    try:
+        with Connection(
+            url, connect_timeout=BROKER_TIMEOUT, transport_options=socket_timeouts(url)
+        ) as connection:
+            connection.ensure_connection(
+                max_retries=1, interval_start=0, interval_step=0, interval_max=0
+            )
+    except Exception as exc:  # kombu's or the socket's error
+        raise errors.BusUnavailable(detail=str(exc)) from exc
+
+
 class Publisher:
     """Publishes JSON bodies over one connection, made on first use and remade after a
     failure. ``retry_policy`` None fails fast: one connection attempt, no retry (for a

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
-from hearth import errors
+from hearth import errors, logs
 from hearth.bus import envelope
 
 LOG = logging.getLogger(__name__)
@@ -131,7 +131,14 @@ class Server:
             LOG.error("dropped %s: unknown method %r", self.topic, message.method)
             return None
         handler = getattr(self.endpoint, message.method)
-        return lambda: handler(message.context, **message.args)
+        ids = logs.resource_ids(message.args)
+
+        def call() -> Any:
+            # the worker's lines carry the request id and the volume or snapshot id
+            with logs.bound(request_id=message.context.request_id, **ids):
+                return handler(message.context, **message.args)
+
+        return call
 
     def _handle(self, method: str, call: Callable[[], Any]) -> None:
         try:

@@ -2,26 +2,26 @@
 
 ``hearth [--data-dir D] [--config F] [-f table|json] GROUP COMMAND [-f table|json] ...``
 where GROUP is ``volume``, ``snapshot``, ``image``, ``type``, ``message``, ``backend`` or
-``db``; ``hearth serve`` runs the services; ``hearth --version``. Errors print one readable
-line on stderr and exit 1 (naming the command's option where the error is about one, see
-``output.Command``); a create that ends in ``error`` prints its user message and exits 1
-too.
+``db``; ``hearth serve`` runs the services, ``hearth status`` shows the deployment's health;
+``hearth --version``. Errors print one readable line on stderr and exit 1 (naming the
+command's option where the error is about one, see ``output.Command``); a create that ends
+in ``error`` prints its user message and exits 1 too. Every command logs as ``[logging]``
+says (``-v``: INFO at least), set up by ``hearth.logs``.
 
 This module is the root group (the global options, the error rendering); each group of
 commands has its module (``volumes``, ``snapshots``, ``images``, ``types``, ``messages``,
-``backends``, ``db``, ``serve``), what they print is ``output``, the ``--wait`` bar
+``backends``, ``db``, ``serve``, ``status``), what they print is ``output``, the ``--wait`` bar
 ``progress``, and what they share (the options, the Hearth they open) ``options``.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import click
 
-from hearth import errors
-from hearth.cli import backends, db, images, messages, serve, snapshots, types, volumes
+from hearth import config, errors, logs
+from hearth.cli import backends, db, images, messages, serve, snapshots, status, types, volumes
 from hearth.cli.options import FORMATS, Options
 from hearth.context import RequestContext
 
@@ -63,15 +63,20 @@ def cli(
     verbose: bool,
 ) -> None:
     """Hearth: block-storage volumes on this machine."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     options = Options(data_dir, config_file, fmt)
+    logs.configure(_logging_settings(options), verbose=verbose)
     if project is not None:
         options.context = RequestContext(user_id=user, project_id=project)
     ctx.obj = options
+
+
+def _logging_settings(options: Options) -> config.LoggingSettings:
+    """``[logging]`` of the settings the command will load; the defaults when they cannot
+    be loaded (the command itself then reports why)."""
+    try:
+        return options.settings().logging
+    except errors.HearthError:
+        return config.LoggingSettings()
 
 
 for command in (
@@ -83,6 +88,7 @@ for command in (
     messages.message,
     backends.backend,
     db.db,
+    status.status,
 ):
     cli.add_command(command)
 

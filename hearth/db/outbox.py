@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -77,22 +77,3 @@ def purge_sent(session: Session, *, before: datetime) -> int:
         sa.delete(OutboxEntry).where(OutboxEntry.sent_at.is_not(None), OutboxEntry.sent_at < before)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def backlog(session: Session) -> tuple[int, datetime | None]:
-    """How many entries are not yet marked sent, and when the oldest of them was written."""
-    count, oldest = session.execute(
-        sa.select(sa.func.count(), sa.func.min(OutboxEntry.created_at)).where(
-            OutboxEntry.sent_at.is_(None)
-        )
-    ).one()
-    return int(count), _aware(oldest)
-
-
-def _aware(moment: datetime | str | None) -> datetime | None:
-    # an aggregate's value bypasses the column type: SQLite hands back naive UTC text
-    if moment is None:
-        return None
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

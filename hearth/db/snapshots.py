@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from hearth import errors
+from hearth import errors, logs
 from hearth.db import models, rows
 
 Snapshot = models.Snapshot
+LOG = logging.getLogger(__name__)
 
 
 def create(session: Session, **fields: Any) -> Snapshot:
     """Insert a snapshot row and return it."""
-    return rows.insert(session, Snapshot, fields)
+    snapshot: Snapshot = rows.insert(session, Snapshot, fields)
+    logs.note(snapshot_id=snapshot.id, volume_id=snapshot.volume_id)
+    _log_change(snapshot.id, "new", snapshot.status)
+    return snapshot
 
 
 def find(session: Session, snapshot_id: str, *, project_id: str | None = None) -> Snapshot | None:
@@ -110,9 +115,30 @@ def set_status(
     **fields: Any,
 ) -> bool:
     """Compare-and-set the status; False (nothing changed) when gone or not ``expected``."""
-    return rows.compare_and_set_status(session, Snapshot, snapshot_id, status, expected, fields)
+    changed = rows.compare_and_set_status(session, Snapshot, snapshot_id, status, expected, fields)
+    if changed:
+        _log_change(snapshot_id, expected or "*", status)
+    return changed
 
 
 def delete(session: Session, snapshot_id: str) -> None:
     """Remove the row (a no-op when it is already gone)."""
     rows.delete(session, Snapshot, snapshot_id)
+    _log_change(snapshot_id, "*", "deleted")
+
+
+def _log_change(snapshot_id: str, was: str | Collection[str], status: str) -> None:
+    """One line per status change: ``from`` is ``new`` for an insert, else the statuses the
+    change required (``*``: any; reading the old one would cost a query). Logged when the
+    statement runs, inside the caller's transaction."""
+    if not LOG.isEnabledFor(logging.INFO):
+        return
+    if not isinstance(was, str):
+        was = "|".join(sorted(was))
+    LOG.info(
+        "snapshot %s %s -> %s",
+        snapshot_id,
+        was,
+        status,
+        extra={"resource": "snapshot", "snapshot_id": snapshot_id, "from": was, "to": status},
+    )

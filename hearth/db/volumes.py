@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,15 +11,19 @@ import sqlalchemy as sa
 from sqlalchemy import orm
 from sqlalchemy.orm import Session
 
-from hearth import errors
-from hearth.db import models, rows, statuses
+from hearth import errors, logs
+from hearth.db import models, rows
 
 Volume = models.Volume
+LOG = logging.getLogger(__name__)
 
 
 def create(session: Session, **fields: Any) -> Volume:
     """Insert a volume row and return it (its id is filled in)."""
-    return rows.insert(session, Volume, fields)
+    volume: Volume = rows.insert(session, Volume, fields)
+    logs.note(volume_id=volume.id)
+    _log_change(volume.id, "new", volume.status)
+    return volume
 
 
 def find(
@@ -147,7 +152,10 @@ def set_status(
     **fields: Any,
 ) -> bool:
     """Compare-and-set the status (and other fields); False when gone or not ``expected``."""
-    return rows.compare_and_set_status(session, Volume, volume_id, status, expected, fields)
+    changed = rows.compare_and_set_status(session, Volume, volume_id, status, expected, fields)
+    if changed:
+        _log_change(volume_id, expected or "*", status)
+    return changed
 
 
 def place(session: Session, volume_id: str, host: str, availability_zone: str) -> bool:
@@ -171,11 +179,21 @@ def place(session: Session, volume_id: str, host: str, availability_zone: str) -
 def delete(session: Session, volume_id: str) -> None:
     """Remove the row (a no-op when it is already gone)."""
     rows.delete(session, Volume, volume_id)
+    _log_change(volume_id, "*", "deleted")
 
 
-def creates_in_flight(session: Session) -> Sequence[tuple[str | None, str | None, str, Any]]:
-    """(host, create_step, status, progress) of every create not yet ended, for gauges."""
-    volume = models.Volume
-    query = sa.select(volume.host, volume.create_step, volume.status, volume.progress)
-    rows_ = session.execute(query.where(volume.status.in_(statuses.CREATE_IN_PROGRESS)))
-    return [tuple(row) for row in rows_]
+def _log_change(volume_id: str, was: str | Collection[str], status: str) -> None:
+    """One line per status change: ``from`` is ``new`` for an insert, else the statuses the
+    change required (``*``: any; reading the old one would cost a query). Logged when the
+    statement runs, inside the caller's transaction."""
+    if not LOG.isEnabledFor(logging.INFO):
+        return
+    if not isinstance(was, str):
+        was = "|".join(sorted(was))
+    LOG.info(
+        "volume %s %s -> %s",
+        volume_id,
+        was,
+        status,
+        extra={"resource": "volume", "volume_id": volume_id, "from": was, "to": status},
+    )

@@ -20,7 +20,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from hearth import errors
-from hearth.db import backends, models, outbox, statuses, volumes
+from hearth.db import backends, models, statuses, summaries
 from hearth.db.session import Database
 
 if TYPE_CHECKING:
@@ -73,12 +73,13 @@ class StateCollector:
             gauges.up.add_metric(["volume", row.name], 1 if fresh else 0)
 
     def _in_flight(self, session: Session, in_flight: GaugeMetricFamily) -> None:
-        phases = Counter(_phase_of(*row) for row in volumes.creates_in_flight(session))
+        phases = Counter(_phase_of(*row) for row in summaries.create_positions(session))
         for phase in IN_FLIGHT_PHASES:
             in_flight.add_metric([phase], phases[phase])
 
     def _outbox(self, session: Session, gauges: _Gauges) -> None:
-        count, oldest = outbox.backlog(session)
+        backlog = summaries.outbox_backlog(session)
+        count, oldest = backlog.count, backlog.oldest
         gauges.backlog.add_metric([], count)
         waited = 0.0 if oldest is None else (models.utcnow() - oldest).total_seconds()
         gauges.oldest_age.add_metric([], max(waited, 0.0))

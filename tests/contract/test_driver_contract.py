@@ -550,3 +550,15 @@ def test_local_path_is_the_volumes_data_or_not_supported(backend: Backend) -> No
     clone = new_ref()
     backend.driver.create_cloned_volume(clone, volume)  # the driver reads what the path wrote
     assert blocks_at(backend, clone) == tagged("through the path")
+
+
+def test_check_health_passes_on_a_set_up_backend_and_changes_nothing(backend: Backend) -> None:
+    volume = new_volume(backend)
+    before = (backend.driver.list_volumes(), backend.driver.list_snapshots())
+
+    backend.driver.check_health()
+    backend.driver.check_health()  # a probe can run again and again
+
+    assert (backend.driver.list_volumes(), backend.driver.list_snapshots()) == before
+    assert backend.driver.remove_partial_files() == []  # it leaves nothing behind
+    assert backend.driver.volume_exists(volume)

@@ -187,6 +187,14 @@ class VolumeDriver(abc.ABC):
     def get_stats(self) -> BackendStats:
         """Current capacity and usage."""
 
+    def check_health(self) -> None:
+        """Check, quickly and without changing any volume, that the backend can take work
+        now (the serving process's readiness check, ``/readyz``); raise BackendError saying
+        what is wrong. Called only by the process serving the backend, after
+        :meth:`do_setup`, from any thread. The default checks nothing: a backend without a
+        cheap probe is as healthy as its capacity reports."""
+        return None
+
     def local_path(self, volume: VolumeRef) -> Path:
         """The path on this host through which the volume's bytes are read and written
         (``hearth volume path``; later, attaching a volume to a local consumer).

@@ -78,6 +78,23 @@ class FileDriver(base.VolumeDriver):
             raise errors.from_os_error(exc, "remove unfinished files") from exc
         return removed
 
+    def check_health(self) -> None:
+        """Its three folders are directories and ``tmp/`` takes a new file (written, then
+        removed; no fsync: a probe must stay cheap)."""
+        for folder in (self._volumes, self._snapshots, self._tmp):
+            if not folder.is_dir():
+                raise errors.BackendError(action=f"find its {folder.name}/ directory")
+        probe = self._tmp / f"health-{uuid.uuid4()}"
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(fd, b"\0")
+            finally:
+                os.close(fd)
+                probe.unlink(missing_ok=True)
+        except OSError as exc:
+            raise errors.from_os_error(exc, "write a file in its tmp/ directory") from exc
+
     def create_volume(self, volume: base.VolumeRef) -> base.ModelUpdate | None:
         with self._new_file(self._volume_path(volume.id), "create the volume") as fd:
             os.ftruncate(fd, volume.size_bytes)
