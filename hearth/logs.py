@@ -20,7 +20,7 @@ import contextvars
 import json
 import logging
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 
@@ -184,3 +184,23 @@ def configure(settings: config.LoggingSettings, *, verbose: bool = False) -> Non
     root.addHandler(installed)
     level = logging.getLevelName(settings.level)
     root.setLevel(min(level, logging.INFO) if verbose else level)
+
+
+def status_change(
+    logger: logging.Logger, resource: str, row_id: str, was: str | Collection[str], status: str
+) -> None:
+    """One line per status change of a volume or snapshot row: ``from`` is ``new`` for an
+    insert, else the statuses the change required (``*``: any; reading the old one would
+    cost a query). Logged when the statement runs, inside the caller's transaction."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    if not isinstance(was, str):
+        was = "|".join(sorted(was))
+    logger.info(
+        "%s %s %s -> %s",
+        resource,
+        row_id,
+        was,
+        status,
+        extra={"resource": resource, f"{resource}_id": row_id, "from": was, "to": status},
+    )

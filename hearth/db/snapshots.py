@@ -20,7 +20,7 @@ def create(session: Session, **fields: Any) -> Snapshot:
     """Insert a snapshot row and return it."""
     snapshot: Snapshot = rows.insert(session, Snapshot, fields)
     logs.note(snapshot_id=snapshot.id, volume_id=snapshot.volume_id)
-    _log_change(snapshot.id, "new", snapshot.status)
+    logs.status_change(LOG, "snapshot", snapshot.id, "new", snapshot.status)
     return snapshot
 
 
@@ -117,28 +117,11 @@ def set_status(
     """Compare-and-set the status; False (nothing changed) when gone or not ``expected``."""
     changed = rows.compare_and_set_status(session, Snapshot, snapshot_id, status, expected, fields)
     if changed:
-        _log_change(snapshot_id, expected or "*", status)
+        logs.status_change(LOG, "snapshot", snapshot_id, expected or "*", status)
     return changed
 
 
 def delete(session: Session, snapshot_id: str) -> None:
     """Remove the row (a no-op when it is already gone)."""
     rows.delete(session, Snapshot, snapshot_id)
-    _log_change(snapshot_id, "*", "deleted")
-
-
-def _log_change(snapshot_id: str, was: str | Collection[str], status: str) -> None:
-    """One line per status change: ``from`` is ``new`` for an insert, else the statuses the
-    change required (``*``: any; reading the old one would cost a query). Logged when the
-    statement runs, inside the caller's transaction."""
-    if not LOG.isEnabledFor(logging.INFO):
-        return
-    if not isinstance(was, str):
-        was = "|".join(sorted(was))
-    LOG.info(
-        "snapshot %s %s -> %s",
-        snapshot_id,
-        was,
-        status,
-        extra={"resource": "snapshot", "snapshot_id": snapshot_id, "from": was, "to": status},
-    )
+    logs.status_change(LOG, "snapshot", snapshot_id, "*", "deleted")

@@ -22,7 +22,7 @@ def create(session: Session, **fields: Any) -> Volume:
     """Insert a volume row and return it (its id is filled in)."""
     volume: Volume = rows.insert(session, Volume, fields)
     logs.note(volume_id=volume.id)
-    _log_change(volume.id, "new", volume.status)
+    logs.status_change(LOG, "volume", volume.id, "new", volume.status)
     return volume
 
 
@@ -154,7 +154,7 @@ def set_status(
     """Compare-and-set the status (and other fields); False when gone or not ``expected``."""
     changed = rows.compare_and_set_status(session, Volume, volume_id, status, expected, fields)
     if changed:
-        _log_change(volume_id, expected or "*", status)
+        logs.status_change(LOG, "volume", volume_id, expected or "*", status)
     return changed
 
 
@@ -179,21 +179,4 @@ def place(session: Session, volume_id: str, host: str, availability_zone: str) -
 def delete(session: Session, volume_id: str) -> None:
     """Remove the row (a no-op when it is already gone)."""
     rows.delete(session, Volume, volume_id)
-    _log_change(volume_id, "*", "deleted")
-
-
-def _log_change(volume_id: str, was: str | Collection[str], status: str) -> None:
-    """One line per status change: ``from`` is ``new`` for an insert, else the statuses the
-    change required (``*``: any; reading the old one would cost a query). Logged when the
-    statement runs, inside the caller's transaction."""
-    if not LOG.isEnabledFor(logging.INFO):
-        return
-    if not isinstance(was, str):
-        was = "|".join(sorted(was))
-    LOG.info(
-        "volume %s %s -> %s",
-        volume_id,
-        was,
-        status,
-        extra={"resource": "volume", "volume_id": volume_id, "from": was, "to": status},
-    )
+    logs.status_change(LOG, "volume", volume_id, "*", "deleted")
