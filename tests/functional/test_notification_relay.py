@@ -4,7 +4,6 @@ event arrives, each message id once, and creates never wait for the broker."""
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -21,76 +20,13 @@ from hearth.service.facade import Hearth
 from tests.brokers import broker_problem
 from tests.conftest import make_settings, open_hearth, require
 from tests.fakes import FakeDriver
+from tests.proxy import TcpProxy
 from tests.waiting import wait_until
 
 BROKERS = [
     pytest.param(("amqp", "guest:guest@", 5672, "//"), id="rabbitmq"),
     pytest.param(("redis", "", 6379, "/0"), id="redis"),
 ]
-
-
-class Proxy:
-    """A TCP proxy in front of the broker that can be cut (listener and every connection
-    closed) and restored on the same port."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.port = _free_port()
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._listener: socket.socket | None = None
-
-    def start(self) -> None:
-        listener = socket.create_server(("127.0.0.1", self.port), reuse_port=True)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def cut(self) -> None:
-        assert self._listener is not None
-        _close(self._listener)  # shutdown first: a bare close leaves accept() listening
-        with self._lock:
-            for sock in self._sockets:
-                _close(sock)
-            self._sockets.clear()
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return  # cut
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.target_port))
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._sockets += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
-
-
-def _pump(source: socket.socket, sink: socket.socket) -> None:
-    try:
-        while data := source.recv(65536):
-            sink.sendall(data)
-    except OSError:
-        pass
-    finally:
-        _close(source)
-        _close(sink)
-
-
-def _close(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-    sock.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Collector:
@@ -136,22 +72,21 @@ class Collector:
 
 
 @pytest.fixture(params=BROKERS)
-def broker(request: pytest.FixtureRequest) -> Iterator[tuple[str, Proxy]]:
+def broker(request: pytest.FixtureRequest) -> Iterator[tuple[str, TcpProxy]]:
     scheme, credentials, port, path = request.param
     direct = f"{scheme}://{credentials}127.0.0.1:{port}{path}"
     problem = broker_problem(direct)
     require(problem is None, problem or "")
-    proxy = Proxy(port)
-    proxy.start()
+    proxy = TcpProxy(("127.0.0.1", port)).start()
     yield direct, proxy
-    proxy.cut()
+    proxy.stop()
 
 
 def test_every_notification_arrives_once_after_a_broker_outage(
-    tmp_path: Path, broker: tuple[str, Proxy]
+    tmp_path: Path, broker: tuple[str, TcpProxy]
 ) -> None:
     direct, proxy = broker
-    through_proxy = direct.replace(f":{proxy.target_port}", f":{proxy.port}")
+    through_proxy = direct.replace(f":{proxy.target[1]}", f":{proxy.port}")
     exchange, topic = f"hearth-{uuid.uuid4().hex[:8]}", f"notifications-{uuid.uuid4().hex[:8]}"
     collector = Collector(direct, exchange, topic)
     settings = make_settings(
@@ -167,7 +102,7 @@ def test_every_notification_arrives_once_after_a_broker_outage(
     try:
         with ThreadPoolExecutor(max_workers=8) as pool:
             first = list(pool.map(lambda _: hearth.create_volume(size=1), range(50)))
-            proxy.cut()
+            proxy.stop()
             during = list(pool.map(lambda _: hearth.create_volume(size=1), range(150)))
         assert hearth.services.relay.backlog  # the outage held notifications back
         proxy.start()
