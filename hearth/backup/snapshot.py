@@ -7,14 +7,11 @@ backup reads the snapshot; writes to the volume meanwhile do not reach it. The s
 is removed afterwards, unless the caller keeps a reflinked one as the base the next
 incremental backup compares extent maps with.
 
-Deliberately independent of ``hearth.volume.drivers.copying`` (which does the same for
-clones): the backup package sits beside the volume package, not above it.
+The bytes move through ``hearth.copying``, as the file driver's clones do.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import os
 import uuid
 from collections.abc import Iterator
@@ -23,11 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-FICLONE = 0x40049409  # _IOW(0x94, 9, int) from linux/fs.h
-NO_REFLINK = frozenset(
-    {errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EPERM}
-)
-_COPY_STEP = 64 << 20
+from hearth import copying
+
 SnapshotKind = Literal["reflink", "copy", "none"]
 
 
@@ -70,37 +64,14 @@ def _make(source: Path, path: Path) -> SnapshotKind:
         dst_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             try:
-                fcntl.ioctl(dst_fd, FICLONE, src_fd)
+                copying.reflink(src_fd, dst_fd)
                 return "reflink"
             except OSError as exc:
-                if exc.errno not in NO_REFLINK:
+                if exc.errno not in copying.NO_REFLINK:
                     raise
-            _sparse_copy(src_fd, dst_fd)
+            copying.sparse_copy(src_fd, dst_fd)
             return "copy"
         finally:
             os.close(dst_fd)
     finally:
         os.close(src_fd)
-
-
-def _sparse_copy(src_fd: int, dst_fd: int) -> None:
-    size = os.fstat(src_fd).st_size
-    os.ftruncate(dst_fd, size)
-    offset = 0
-    while offset < size:
-        try:
-            start = os.lseek(src_fd, offset, os.SEEK_DATA)
-        except OSError as exc:
-            if exc.errno == errno.ENXIO:
-                return
-            raise
-        end = os.lseek(src_fd, start, os.SEEK_HOLE)
-        position = start
-        while position < end:
-            done = os.copy_file_range(
-                src_fd, dst_fd, min(_COPY_STEP, end - position), position, position
-            )
-            if done == 0:
-                raise OSError(errno.EIO, "the volume shrank while it was copied")
-            position += done
-        offset = end

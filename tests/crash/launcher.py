@@ -31,10 +31,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from hearth import config
+from hearth import config, copying
 from hearth.image import cache, convert, qemu
 from hearth.service import wiring
-from hearth.volume import copying
 from hearth.volume.flows import engine
 
 LOG = logging.getLogger("tests.crash.launcher")

@@ -26,8 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
 
-from hearth import errors
-from hearth.volume import copying
+from hearth import copying, errors
 from hearth.volume.drivers import base
 
 LOG = logging.getLogger(__name__)

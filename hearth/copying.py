@@ -1,7 +1,8 @@
 """Moving volume bytes between files: reflink clones and sparse-aware copies.
 
-A helper of the volume stage, not a driver: the file driver uses it for clones and
-snapshots, and any driver that holds volumes as local files may. A reflink (FICLONE) shares
+A helper at the bottom of the layers, not a driver: the file driver uses it for clones and
+snapshots (any driver that holds volumes as local files may), and a backup for the
+temporary snapshot it reads (``hearth.backup.snapshot``). A reflink (FICLONE) shares
 the source's extents and costs the same whatever the size; where the file system cannot
 reflink, a sparse copy walks the source's data extents (SEEK_DATA/SEEK_HOLE) and copies only
 those with ``copy_file_range``, so holes stay holes. Both raise OSError; the caller
