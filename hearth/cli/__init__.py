@@ -73,8 +73,9 @@ def cli(
 def _logging_settings(options: Options) -> config.LoggingSettings:
     """``[logging]`` of the settings the command will load; the defaults when they cannot
     be loaded (the command itself then reports why)."""
-    try:
-        return options.settings().logging
+    try:  # config.load, not options.settings(): only a command that opens Hearth says
+        # it is creating a new data directory
+        return config.load(data_dir=options.data_dir, config_file=options.config_file).logging
     except errors.HearthError:
         return config.LoggingSettings()
 
