@@ -25,9 +25,9 @@ from hearth.db import models, statuses
 from hearth.service import watch
 from hearth.service.facade import Hearth
 
-GRACE = 1.0
+GRACE = 3.0
 """Seconds a row may wait for the scheduler or a silent backend before a command says so
-(placing takes milliseconds while the scheduler runs)."""
+(placing takes milliseconds while the scheduler runs; a loaded machine may take a second)."""
 
 Follow = Callable[[watch.Kind, str], None]
 """``follow(kind, row_id)``: show what this row's work waits for, from now to the end."""

@@ -44,7 +44,7 @@ def data_dir(tmp_path: Path, namespace: str) -> Path:
     (directory / "hearth.toml").write_text(
         f'[bus]\nurl = "{BROKER}"\nnamespace = "{namespace}"\n'
         "[scheduler]\nbackend_down_after = 30.0\n"
-        "[service]\nwait_timeout_seconds = 3.0\n"
+        "[service]\nwait_timeout_seconds = 6.0\n"
         '[notifications]\ndrivers = ["memory"]\n'
     )
     return directory
@@ -59,7 +59,7 @@ def test_a_create_nobody_places_says_it_waits_for_the_scheduler_then_gives_up(
     told, failed = result.stderr.splitlines()  # told once, not at every look
     assert told == "waiting for the scheduler"
     assert re.fullmatch(
-        r"Error: Gave up after 3 s waiting for volume \S+, still 'creating' \(waiting for the "
+        r"Error: Gave up after 6 s waiting for volume \S+, still 'creating' \(waiting for the "
         r"scheduler\); the work goes on: show the volume later\.",
         failed,
     ), result.stderr
@@ -82,7 +82,7 @@ def test_a_delete_on_a_stopped_backend_names_it_and_when_it_was_last_seen(
     assert result.exit_code == 1
     told, failed = result.stderr.splitlines()
     assert re.fullmatch(r"waiting for backend local, last seen 4\d s ago", told), told
-    assert failed.startswith(f"Error: Gave up after 3 s waiting for volume {volume.id}, still ")
+    assert failed.startswith(f"Error: Gave up after 6 s waiting for volume {volume.id}, still ")
     assert "'deleting' (waiting for backend local, last seen 4" in failed
 
 
@@ -91,4 +91,4 @@ def test_the_progress_bar_shows_what_the_create_waits_for(data_dir: Path) -> Non
 
     assert result.exit_code == 1
     assert "] waiting for the scheduler" in result.stderr
-    assert result.stderr.splitlines()[-1].startswith("Error: Gave up after 3 s waiting for")
+    assert result.stderr.splitlines()[-1].startswith("Error: Gave up after 6 s waiting for")
