@@ -183,6 +183,24 @@ class ImageSettings(_Section):
     """Address space ``qemu-img info`` may map, in MiB (default 1024)."""
 
 
+class BackupSettings(_Section):
+    """The backup service and its repository (``hearth.backup``)."""
+
+    driver: Literal["posix"] = "posix"
+    """The backup driver: ``posix``, a repository in a directory (local, or an NFS mount
+    shared by the hosts that run backup services)."""
+    directory: Path | None = None
+    """The repository's directory. Default: ``<data_dir>/backups``."""
+    chunk_size_mb: int = Field(default=4, ge=1, le=1024)
+    """MiB per chunk of a full backup (incrementals take their parent's; default 4)."""
+    compression: Literal["zstd", "none"] = "zstd"
+    """How chunks are compressed (recorded per backup; default zstd)."""
+    workers: int = Field(default=3, ge=1, le=64)
+    """Threads that hash, compress and store chunks of one backup (default 3)."""
+    concurrent_operations: int = Field(default=2, ge=1)
+    """Backups and restores one backup service runs at once (default 2); more wait."""
+
+
 class LimitSettings(_Section):
     """Bounds on requests."""
 
@@ -296,6 +314,7 @@ class Settings(_Section):
     housekeeping: HousekeepingSettings = HousekeepingSettings()
     service: ServiceSettings = ServiceSettings()
     limits: LimitSettings = LimitSettings()
+    backup: BackupSettings = BackupSettings()
     images: ImageSettings = ImageSettings()
     api: ApiSettings = ApiSettings()
     metrics: MetricsSettings = MetricsSettings()
@@ -315,6 +334,11 @@ class Settings(_Section):
     def image_directory(self) -> Path:
         """The image store's directory, with its default filled in."""
         return self.images.directory or self.data_dir / "images"
+
+    @property
+    def backup_directory(self) -> Path:
+        """The backup repository's directory, with its default filled in."""
+        return self.backup.directory or self.data_dir / "backups"
 
     def backend_directory(self, name: str) -> Path:
         """The directory of a file backend, with its default filled in."""

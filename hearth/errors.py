@@ -38,7 +38,7 @@ Each class carries what the rest of Hearth needs to act on a failure:
     │   ├── MetadataKeyNotFound
     │   ├── MethodNotInVersion             a route the negotiated microversion lacks
     │   ├── BackendNotFound
-    │   └── BackupNotFound                 no manifest in the repository has that id
+    │   └── BackupNotFound                 no backup (row or manifest) has that id
     ├── VersionNotAcceptable         406  an API microversion this build does not serve
     ├── Conflict                     409
     │   ├── InvalidStatus                 the resource is not in a status that allows this
@@ -302,7 +302,7 @@ class BackendNotFound(NotFound):
 
 
 class BackupNotFound(NotFound):
-    """The backup repository holds no manifest with the requested backup id."""
+    """No backup row, or no manifest in the repository, has the requested backup id."""
 
     code = "backup_not_found"
     message = "Backup {backup_id} could not be found."

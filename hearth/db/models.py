@@ -139,6 +139,50 @@ class Snapshot(Base):
     updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
 
 
+class Backup(Base):
+    """A backup of a volume: its request and status; its data is a manifest and chunks in
+    the backup repository (``hearth.backup``), found by the backup's id."""
+
+    __tablename__ = "backups"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    volume_id: Mapped[str] = mapped_column(String(36), index=True)
+    """The backed-up volume; no foreign key: a backup outlives its volume."""
+    snapshot_id: Mapped[str | None] = mapped_column(String(36))
+    """The snapshot backed up instead of the volume's current data, if one was named."""
+    parent_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    """The backup this incremental one builds on (None: a full backup)."""
+    name: Mapped[str | None] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(String(255))
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    """Size of the backed-up volume, in GiB: a volume restored from it holds at least that."""
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    fail_reason: Mapped[str | None] = mapped_column(Text)
+    availability_zone: Mapped[str | None] = mapped_column(String(255))
+    container: Mapped[str | None] = mapped_column(String(255))
+    """The repository the backup is in (the backup driver's name for it)."""
+    host: Mapped[str | None] = mapped_column(String(255))
+    """The backup service that made (or is making) it."""
+    service: Mapped[str | None] = mapped_column(String(255))
+    """The backup driver that holds its data (e.g. ``posix``)."""
+    object_count: Mapped[int] = mapped_column(Integer, default=0)
+    """Chunks its manifest references."""
+    data_timestamp: Mapped[datetime | None]
+    """When its data was taken (the snapshot's time for a backup of a snapshot)."""
+    restore_volume_id: Mapped[str | None] = mapped_column(String(36))
+    """While ``restoring``: the volume being written."""
+    temp_snapshot_path: Mapped[str | None] = mapped_column(String(1024))
+    """While ``creating``: the temporary snapshot being read, removed at the end (and by
+    recovery after a crash)."""
+    progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """While data moves: ``{"phase", "done", "total"}`` (bytes), else None."""
+    backup_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
+
+
 class VolumeType(Base):
     """A named class of volumes; its extra specs steer scheduling and drivers."""
 

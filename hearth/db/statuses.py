@@ -1,4 +1,4 @@
-"""Life-cycle statuses of volumes and snapshots, as the Block Storage API names them."""
+"""Life-cycle statuses of volumes, snapshots and backups, as the Block Storage API names them."""
 
 from enum import StrEnum
 
@@ -22,6 +22,17 @@ class SnapshotStatus(StrEnum):
     CREATING = "creating"
     AVAILABLE = "available"
     DELETING = "deleting"
+    ERROR = "error"
+    ERROR_DELETING = "error_deleting"
+
+
+class BackupStatus(StrEnum):
+    """Where a backup is in its life (as Cinder names them)."""
+
+    CREATING = "creating"
+    AVAILABLE = "available"
+    DELETING = "deleting"
+    RESTORING = "restoring"
     ERROR = "error"
     ERROR_DELETING = "error_deleting"
 
@@ -62,3 +73,4 @@ VOLUME_DELETABLE = frozenset(
 SNAPSHOT_DELETABLE = frozenset(
     {SnapshotStatus.AVAILABLE, SnapshotStatus.ERROR, SnapshotStatus.ERROR_DELETING}
 )
+BACKUP_DELETABLE = frozenset({BackupStatus.AVAILABLE, BackupStatus.ERROR})
