@@ -27,6 +27,8 @@ from typing import Any
 
 from hearth import bus as message_bus
 from hearth import config, coordination, errors, metrics, notifications
+from hearth.backup.drivers import posix
+from hearth.backup.drivers.base import BackupRepository
 from hearth.db.session import Database
 from hearth.image import cache, convert, fetch, qemu, store
 from hearth.metrics import outcomes, phases, state
@@ -69,6 +71,15 @@ class Services:
     _stop_ticking: threading.Event = field(default_factory=threading.Event)
     _ticker: threading.Thread | None = None
     _drivers_lock: threading.Lock = field(default_factory=threading.Lock)
+    _backup_repository: BackupRepository | None = None
+
+    def backup_repository(self) -> BackupRepository:
+        """The backup repository of ``[backup]``, built on first use (it makes its
+        directory, which a process that never backs up should not)."""
+        with self._drivers_lock:
+            if self._backup_repository is None:
+                self._backup_repository = build_backup_repository(self.settings)
+            return self._backup_repository
 
     def driver_for(self, backend: str) -> base.VolumeDriver:
         """The driver of a configured backend: its manager's when this process serves it,
@@ -293,6 +304,12 @@ def build_driver(settings: config.Settings, backend: str) -> base.VolumeDriver:
     class is named; callers with a ``Services`` use :meth:`Services.driver_for`."""
     section = settings.backends[backend]
     return file.FileDriver(settings.backend_directory(backend), section.clone_mode)
+
+
+def build_backup_repository(settings: config.Settings) -> BackupRepository:
+    """The backup repository ``[backup]`` names. The one place a backup driver class is
+    named; callers with a ``Services`` use :meth:`Services.backup_repository`."""
+    return posix.PosixRepository(settings.backup_directory, name=settings.backup.driver)
 
 
 def _served_backends(
