@@ -74,6 +74,7 @@ def test_the_usage_payload_of_create_end_carries_cinders_keys(
         "snapshot_id",
         "source_volid",
         "image_id",
+        "backup_id",
         "metadata",
         "glance_metadata",
         "volume_attachment",
