@@ -143,6 +143,7 @@ def test_a_volume_is_created_from_a_backup_named_in_the_shell(run: Any, tmp_path
     restored = as_json(run("--format", "json", "volume", "create", "--backup", "nightly"))
 
     assert (restored["status"], restored["size"]) == ("available", 1)
+    assert restored["backup_id"] == backup.id
     copy = Path(run("volume", "path", restored["id"]).stdout.strip())
     assert head_and_tail(copy) == (b"backed up bytes" + bytes(PAGE - 15), b"E" * PAGE)
     by_id = as_json(run("--format", "json", "volume", "create", "--backup", backup.id))
