@@ -277,6 +277,8 @@ class ExtractVolumeSpecTask(HearthTask):
     or held by another backend fails here, before anything is made.
 
     Reversion strategy: put the source volume's status back if it changed during the create.
+    A backup's hold (``restoring``) is not let go here but by the create's end (``made``, or
+    ``error`` in ``failed_create``): a create sent to another backend keeps its backup.
     """
 
     default_provides = "volume_spec"
