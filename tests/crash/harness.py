@@ -101,7 +101,7 @@ class Report:
     available: int = 0
     error: int = 0
     error_expected: int = 0
-    """Errors of creates from the corrupted image (which can end no other way)."""
+    """Errors of creates from the corrupted image or backup (which can end no other way)."""
     stuck: int = 0
     orphans: int = 0
     violations: list[str] = dataclasses.field(default_factory=list)
@@ -114,7 +114,7 @@ class Report:
             f"seed {self.seed}: {self.rounds} rounds",
             f"kills                   {self.kills}",
             f"recovered-to-available  {self.available}",
-            f"recovered-to-error      {self.error} ({self.error_expected} from a corrupted image)",
+            f"recovered-to-error      {self.error} ({self.error_expected} from a corrupted source)",
             f"stuck                   {self.stuck}",
             f"orphans                 {self.orphans}",
             f"kill point not reached  {self.missed}",
