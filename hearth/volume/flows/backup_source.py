@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from hearth import errors
 from hearth.backup import restore
 from hearth.backup.drivers.base import BackupRepository
-from hearth.db import backups, models, restores, statuses
+from hearth.db import backups, restores, statuses
 from hearth.db.session import Database
 from hearth.image import progress
 from hearth.volume.drivers import base
@@ -32,6 +32,7 @@ from hearth.volume.flows import image_source
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from hearth.db import models
     from hearth.volume.flows.sources import VolumeSpec
 
 RepositoryFactory = Callable[[], BackupRepository]
