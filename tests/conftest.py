@@ -3,6 +3,7 @@ fake driver or the file driver, and the rule for tests that need real services."
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,6 +54,19 @@ def open_hearth(settings: config.Settings, drivers: dict[str, object] | None = N
         raise
     admin = RequestContext(user_id="admin", project_id="admin", is_admin=True)
     return Hearth(services, admin)
+
+
+@contextlib.contextmanager
+def offline_hearth(data_dir: Path) -> Iterator[Hearth]:
+    """A Hearth on a data directory that serves nothing and is not started: its database
+    and backup repository, for a test to write rows and backups that a CLI command then
+    finds (the command serves the backends itself)."""
+    services = wiring.build(config.load(data_dir=data_dir, environ={}), roles=set())
+    admin = RequestContext(user_id="admin", project_id="admin", is_admin=True)
+    try:
+        yield Hearth(services, admin)
+    finally:
+        services.stop()
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ BODIES: dict[str, dict[str, Any]] = {
             "snapshot_id": _ID,
             "source_volid": _ID,
             "imageRef": _ID,
+            "backup_id": {**_ID, "description": "a backup to restore (3.47)"},
             "metadata": _METADATA,
         }
     },

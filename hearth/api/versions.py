@@ -47,7 +47,7 @@ class Version:
 
 
 MIN = Version(3, 0)
-MAX = Version(3, 30)
+MAX = Version(3, 47)
 
 # Microversions that change what Hearth's routes do, named as Cinder names them.
 MESSAGES = Version(3, 3)
@@ -58,6 +58,7 @@ GROUP_SNAPSHOTS = Version(3, 14)
 VOLUME_DETAIL_PROVIDER_ID = Version(3, 21)
 SNAPSHOT_LIST_METADATA_FILTER = Version(3, 22)
 SNAPSHOT_SORT_BY_NAME = Version(3, 30)
+VOLUME_CREATE_FROM_BACKUP = Version(3, 47)
 
 
 def negotiate(header: str | None) -> Version:

@@ -23,7 +23,7 @@ from hearth.service import fields, idempotency
 router = APIRouter(tags=["volumes"])
 CREATE_FIELDS = ("name", "description", "volume_type", "availability_zone", "metadata")
 SOURCE_FIELDS = ("snapshot_id", "source_volid")
-UNSUPPORTED_WHEN_SET = ("consistencygroup_id", "group_id", "source_replica", "backup_id")
+UNSUPPORTED_WHEN_SET = ("consistencygroup_id", "group_id", "source_replica")
 ACTIONS = ("os-extend",)
 
 
@@ -65,6 +65,13 @@ def create_volume(
         key = idempotency.Key(idempotency_key, fingerprint=idempotency.fingerprint(body))
     given = {name: body.get(name) for name in (*CREATE_FIELDS, *SOURCE_FIELDS)}
     given.update(_legacy_names(body))
+    if body.get("backup_id") is not None:
+        if not call.at_least(versions.VOLUME_CREATE_FROM_BACKUP):
+            raise errors.InvalidInput(
+                field="backup_id",
+                reason=f"is not accepted before microversion {versions.VOLUME_CREATE_FROM_BACKUP}",
+            )
+        given["backup_id"] = body["backup_id"]
     volume = call.hearth.create_volume(
         body.get("size"),
         context=call.context,

@@ -47,6 +47,7 @@ def volume_view(volume: models.Volume) -> dict[str, Any]:
         "bootable": volume.bootable,
         "snapshot_id": volume.snapshot_id,
         "source_volid": volume.source_volid,
+        "backup_id": volume.backup_id,
         "host": volume.host,
         "metadata": volume.volume_metadata,
         "image_id": volume.image_id,

@@ -1,7 +1,7 @@
 """``hearth volume create | list | show | delete | path | extend``.
 
-A volume (and a ``--snapshot`` or ``--source-volume``) is given by id or by a name that
-only one of your volumes has, as images and volume types are.
+A volume (and a ``--snapshot``, ``--source-volume`` or ``--backup``) is given by id or by
+a name that only one of your volumes has, as images and volume types are.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ def volume() -> None:
 @click.option("--snapshot", "snapshot_id", help="Create from this snapshot (id or name).")
 @click.option("--source-volume", "source_volid", help="Clone this volume (id or name).")
 @click.option("--image", "image_id", help="Create from this image (id or name).")
+@click.option("--backup", "backup_id", help="Restore this backup into it (id or name).")
 @click.option("--name")
 @click.option("--description")
 @click.option("--type", "volume_type", help="Volume type name or id.")
@@ -44,6 +45,9 @@ def volume_create(
             fields["snapshot_id"] = found.id
         if fields["source_volid"] is not None:
             fields["source_volid"] = find(hearth, fields["source_volid"], "source_volid")
+        if fields["backup_id"] is not None:
+            found_backup = hearth.find_backup_source(fields["backup_id"], field="backup_id")
+            fields["backup_id"] = found_backup.id
         with progress.waiting(hearth, bar=wait) as follow:
             metadata = pairs(properties) or None
             followed = progress.on_created(follow)

@@ -20,12 +20,14 @@ DEFAULT_INTERVAL = 0.5
 
 
 class Phase(StrEnum):
-    """What a create from an image is doing."""
+    """What a create from an image (or a backup) is doing."""
 
     FETCH = "fetch"
     INSPECT = "inspect"
     CONVERT = "convert"
     CLONE = "clone"
+    RESTORE = "restore"
+    """Writing a backup's data (a create from a backup, ``backup_source``)."""
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,13 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 GiB = 1 << 30
-PROGRESS_PHASES = {"fetch": "fetch", "inspect": "inspect", "convert": "convert", "clone": "copy"}
+PROGRESS_PHASES = {
+    "fetch": "fetch",
+    "inspect": "inspect",
+    "convert": "convert",
+    "clone": "copy",
+    "restore": "copy",
+}
 """The in-flight phase of a create whose row shows progress (``image.progress.Phase``)."""
 IN_FLIGHT_PHASES = ("scheduling", "queue_wait", "fetch", "inspect", "convert", "copy", "finish")
 """The phases a row can show (always exposed, 0 when no create is in one)."""

@@ -112,7 +112,8 @@ def volume_usage(volume: models.Volume) -> dict[str, Any]:
     Every key is always present: ``glance_metadata`` is the volume's image metadata
     (empty for a volume not made from an image, where Cinder leaves the key out);
     ``volume_attachment`` is empty (Hearth attaches nothing); the ``replication_*`` keys say
-    the volume is not replicated.
+    the volume is not replicated. Next to Cinder's ``snapshot_id``, the other sources a
+    volume can be made from: ``source_volid``, ``image_id`` and ``backup_id``.
     """
     return {
         "volume_id": volume.id,
@@ -129,6 +130,7 @@ def volume_usage(volume: models.Volume) -> dict[str, Any]:
         "snapshot_id": volume.snapshot_id,
         "source_volid": volume.source_volid,
         "image_id": volume.image_id,
+        "backup_id": volume.backup_id,
         "metadata": dict(volume.volume_metadata or {}),
         "glance_metadata": dict(volume.volume_image_metadata or {}),
         "volume_attachment": [],

@@ -310,6 +310,14 @@ class Hearth(catalog.Catalog):
         with self.services.db.read() as session:
             return names.snapshot(session, context or self.context, id_or_name, field=field)
 
+    def find_backup_source(
+        self, id_or_name: str, *, field: str | None = None, context: RequestContext | None = None
+    ) -> models.Backup:
+        """A backup the caller may see, by id or by a unique name (as :meth:`find_volume`):
+        what ``hearth volume create --backup`` names."""
+        with self.services.db.read() as session:
+            return names.backup(session, context or self.context, id_or_name, field=field)
+
     def list_snapshots(
         self, *, context: RequestContext | None = None, volume_id: str | None = None
     ) -> Sequence[models.Snapshot]:

@@ -1,4 +1,4 @@
-"""Finding a volume or a snapshot by id or by name, as people name them in a shell.
+"""Finding a volume, a snapshot or a backup by id or by name, as people name them in a shell.
 
 The CLI and library callers that take "a volume" accept its id or a name that exactly one
 visible volume has (the caller's project's; any project's for admins), as images already
@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, TypeVar
 
 from hearth import errors
 from hearth.context import RequestContext
-from hearth.db import models, snapshots, volumes
+from hearth.db import backups, models, snapshots, volumes
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-Row = TypeVar("Row", models.Volume, models.Snapshot)
+Row = TypeVar("Row", models.Volume, models.Snapshot, models.Backup)
 OLDEST_FIRST = [("created_at", False)]
 
 
@@ -56,6 +56,22 @@ def snapshot(
             raise errors.InvalidReference(field=field, kind="Snapshot", value=id_or_name)
         raise errors.SnapshotNotFound(snapshot_id=id_or_name)
     return _only(named, "snapshot", id_or_name, field)
+
+
+def backup(
+    session: Session, context: RequestContext, id_or_name: str, *, field: str | None = None
+) -> models.Backup:
+    """The backup with this id, else the one visible backup with this name."""
+    scope = context.visible_project
+    found = backups.find(session, id_or_name, project_id=scope)
+    if found is not None:
+        return found
+    named = backups.find_page(session, OLDEST_FIRST, project_id=scope, filters={"name": id_or_name})
+    if not named:
+        if field is not None:
+            raise errors.InvalidReference(field=field, kind="Backup", value=id_or_name)
+        raise errors.BackupNotFound(backup_id=id_or_name)
+    return _only(named, "backup", id_or_name, field)
 
 
 def _only(named: Sequence[Row], kind: str, name: str, field: str | None) -> Row:

@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 from hearth import config, errors
 from hearth.context import RequestContext
-from hearth.db import backends, models, snapshots, statuses, volume_types, volumes
+from hearth.db import (
+    backends,
+    backups,
+    models,
+    restores,
+    snapshots,
+    statuses,
+    volume_types,
+    volumes,
+)
 from hearth.image import info
 from hearth.service import fields, image_requests
 from hearth.volume import scheduling
@@ -48,10 +57,9 @@ def new_volume(
 ) -> tuple[models.Volume, scheduling.RequestSpec]:
     """Check a create request and insert its row (``creating``, not yet placed); returns the
     row and the request spec the scheduler places it by."""
-    if _single_source(request) == "backup_id":
-        raise errors.SourceNotSupported(source="a backup")
+    _single_source(request)
     scope = context.visible_project
-    source: models.Volume | models.Snapshot | None = None
+    source: models.Volume | models.Snapshot | models.Backup | None = None
     source_size: int | None = None
     source_volume: models.Volume | None = None
     if request.snapshot_id is not None:
@@ -61,6 +69,9 @@ def new_volume(
     elif request.source_volid is not None:
         source_volume = _volume_source(session, request.source_volid, scope)
         source, source_size = source_volume, source_volume.size
+    elif request.backup_id is not None:
+        source = _backup_source(session, request.backup_id, scope)
+        source_size = source.size
     max_size = settings.limits.max_volume_size_gb
     image: info.ImageInfo | None = None
     if request.image_id is not None:
@@ -83,8 +94,11 @@ def new_volume(
         snapshot_id=request.snapshot_id,
         source_volid=request.source_volid,
         image_id=image.id if image is not None else None,
+        backup_id=request.backup_id,
         volume_metadata=fields.metadata("metadata", request.metadata),
     )
+    if isinstance(source, models.Backup) and not restores.hold(session, source.id, volume.id):
+        raise errors.SourceNotAvailable(kind="Backup", source_id=source.id, status="restoring")
     spec = scheduling.build(
         volume,
         volume_type,
@@ -215,6 +229,15 @@ def _volume_source(session: Session, volume_id: str, scope: str | None) -> model
     return volume
 
 
+def _backup_source(session: Session, backup_id: str, scope: str | None) -> models.Backup:
+    """The backup a volume is made from: the caller's (404 otherwise, as Cinder), and
+    ``available``."""
+    backup = backups.get(session, backup_id, project_id=scope)
+    if backup.status != statuses.BackupStatus.AVAILABLE:
+        raise errors.SourceNotAvailable(kind="Backup", source_id=backup_id, status=backup.status)
+    return backup
+
+
 def _size(value: Any, source_size: int | None, max_size: int, source: object) -> int:
     if value is None:
         if source_size is None:
@@ -222,7 +245,11 @@ def _size(value: Any, source_size: int | None, max_size: int, source: object) ->
         return source_size
     size = fields.integer("size", value, minimum=1, maximum=max_size, unit=" GiB")
     if source_size is not None and size < source_size:
-        kind = "snapshot" if isinstance(source, models.Snapshot) else "source volume"
+        kind = "source volume"
+        if isinstance(source, models.Snapshot):
+            kind = "snapshot"
+        elif isinstance(source, models.Backup):
+            kind = "backup"
         raise errors.InvalidInput(
             field="size",
             reason=f"must be at least the {kind}'s size of {source_size} GiB, got {size}",

@@ -248,6 +248,10 @@ def build(
     replaced = dict(drivers or {})
     tools = build_image_tools(settings)
     managers = {}
+
+    def backup_repository() -> BackupRepository:  # creates from backups: on first use
+        return services.backup_repository()  # ``services`` is built below
+
     for name in served:
         driver = replaced.get(name) or build_driver(settings, name)
         managers[name] = VolumeManager(
@@ -261,6 +265,7 @@ def build(
             image_volume_cache=build_image_cache(settings, name, db, locks, driver),
             image_tools=tools,
             timed=timed,
+            backup_repository=backup_repository,
         )
     scheduler = (
         SchedulerManager(db=db, volume_api=volume_api, settings=settings.scheduler)

@@ -12,7 +12,7 @@ from typing import Any
 
 from hearth import errors, messages, notifications
 from hearth.context import RequestContext
-from hearth.db import backends, statuses, volumes
+from hearth.db import backends, restores, statuses, volumes
 from hearth.db.session import Database
 
 LOG = logging.getLogger(__name__)
@@ -31,7 +31,8 @@ def error_out(
     progress and no image metadata (a crashed create may have left both).
 
     ``free_backend``: the backend holds nothing of the volume any more, so the row gives
-    up its host and the backend gets the claimed capacity back.
+    up its host and the backend gets the claimed capacity back. A backup the create held
+    is ``available`` again (``restores``), in the same transaction.
     """
     error = cause if cause is not None else errors.HearthError()
     try:
@@ -51,6 +52,8 @@ def error_out(
                 **fields,
             ):
                 raise errors.Conflict(reason="the volume changed under its failed create")
+            if row.backup_id is not None:
+                restores.release(session, row.backup_id, volume_id)
             messages.record_failure(
                 session,
                 context,

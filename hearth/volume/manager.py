@@ -29,7 +29,7 @@ from hearth.image import cache
 from hearth.notifications import events
 from hearth.volume import capacity, reconcile, scheduling
 from hearth.volume.drivers import base
-from hearth.volume.flows import create_volume, image_source, timing
+from hearth.volume.flows import backup_source, create_volume, image_source, timing
 
 LOG = logging.getLogger(__name__)
 STATS_MIN_INTERVAL = 1.0
@@ -52,6 +52,7 @@ class VolumeManager:
         image_volume_cache: cache.ImageVolumeCache | None = None,
         image_tools: image_source.ImageTools | None = None,
         timed: bool = False,
+        backup_repository: backup_source.RepositoryFactory | None = None,
     ) -> None:
         self.host = host
         self.driver = driver
@@ -64,6 +65,8 @@ class VolumeManager:
         self.image_volume_cache = image_volume_cache
         self.image_tools = image_tools
         """Read by CreateVolumeFromSpecTask for creates from images."""
+        self.backup_repository = backup_repository
+        """Read by CreateVolumeFromSpecTask for creates from backups (called on first use)."""
         self.timed = timed
         """Whether each create flow gets the timing listener (``[metrics] enabled``)."""
         self._ownership: Any = None

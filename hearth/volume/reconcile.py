@@ -14,6 +14,9 @@ is not working on: their message was lost). It checks each against what the back
 - a snapshot being created is captured again; one being deleted is deleted again;
 - at the end the backend's claims are recounted from its volume rows.
 
+A create from a backup needs nothing more: its backup stays ``restoring`` for it until the
+create is ``made`` or ``error`` (``hearth.db.restores``), both of which free it.
+
 Files of operations that died (the driver's temporary files) are removed at start-up by the
 driver, before this runs.
 """

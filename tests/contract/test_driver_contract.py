@@ -471,6 +471,50 @@ def test_an_image_write_that_grows_the_file_is_refused_and_leaves_no_volume(
     assert not backend.driver.volume_exists(volume)
 
 
+def test_a_write_that_truncates_rewrites_and_grows_back_makes_the_volume(
+    backend: Backend,
+) -> None:
+    """As a restore from a backup writes: the file emptied, sized to the backup's volume,
+    written, then grown to the new (larger) volume's size."""
+    volume = new_ref(2)
+
+    def write(path: Path) -> None:
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+        try:
+            os.ftruncate(fd, GiB)
+            for offset in OFFSETS:
+                os.pwrite(fd, block("restored", offset), offset)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.truncate(path, 2 * GiB)
+
+    backend.driver.copy_image_to_volume(volume, write)
+
+    assert backend.size(volume.id) == 2 * GiB
+    assert blocks_at(backend, volume) == tagged("restored")
+    assert backend.read(volume.id, 2 * GiB - BLOCK, BLOCK) == ZEROS
+
+
+def test_a_write_that_removes_its_file_and_fails_leaves_no_volume(backend: Backend) -> None:
+    """As a restore that met a corrupted chunk does: it removes what it wrote, then raises."""
+    volume = new_ref()
+
+    def write(path: Path) -> None:
+        writing("half", OFFSETS[:2])(path)
+        path.unlink()
+        raise errors.BackupCorrupt(backup_id="the-backup", reason="a chunk fails its hash")
+
+    with pytest.raises(errors.BackupCorrupt):
+        backend.driver.copy_image_to_volume(volume, write)
+
+    assert not backend.driver.volume_exists(volume)
+    assert backend.driver.list_volumes() == []
+    assert backend.driver.get_stats().provisioned_bytes == 0
+    backend.driver.remove_partial_files()
+    assert backend.driver.list_volumes() == []
+
+
 def test_clone_image_either_declines_or_makes_the_volume(backend: Backend) -> None:
     volume = new_ref()
     image = info.ImageInfo(

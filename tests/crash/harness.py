@@ -10,7 +10,8 @@ role on a broker); the volume manager of two file backends runs in a subprocess
    at some percent, a filled cache entry not yet ready) or pick a random delay;
 2. ask for one to three creates at once (raw, clone of a volume holding data, from a
    snapshot, from a qcow2 image with or without the cache, from an image whose stored
-   bytes were corrupted) and wait for the manager to die (SIGKILL; at the delay, from
+   bytes were corrupted, from a backup of the volume holding data, from a backup with a
+   corrupted chunk) and wait for the manager to die (SIGKILL; at the delay, from
    here); no ``qemu-img`` of it may outlive it;
 3. sometimes arm the restart too (the resumed create killed again, up to three times:
    then it must end in ``error``, ``recovery.max_resumes`` being 2);
@@ -40,8 +41,18 @@ from pathlib import Path
 from typing import Any
 
 from hearth import config
+from hearth.backup import engine
 from hearth.context import RequestContext
-from hearth.db import backends, image_cache, models, snapshots, statuses, user_messages, volumes
+from hearth.db import (
+    backends,
+    backups,
+    image_cache,
+    models,
+    snapshots,
+    statuses,
+    user_messages,
+    volumes,
+)
 from hearth.db.session import Database
 from hearth.service import wiring
 from hearth.service.facade import Hearth
@@ -56,11 +67,23 @@ ADMIN = RequestContext(user_id="admin", project_id="admin", is_admin=True)
 REPO = Path(__file__).resolve().parents[2]
 TASK_TRANSITIONS = 12
 """State changes of a successful create flow's six tasks: RUNNING and SUCCESS each."""
-SCENARIOS = ("raw", "clone", "snapshot", "image", "image_cached", "bad_image")
+SCENARIOS = (
+    "raw",
+    "clone",
+    "snapshot",
+    "image",
+    "image_cached",
+    "bad_image",
+    "backup",
+    "bad_backup",
+)
+BACKUPS = 3
+"""Good backups of the source volume (one per create of a round: a create holds its backup)."""
 FAILED_TRANSITIONS = 22
 """State changes of a create flow that fails in its fifth task and reverts (about 20)."""
 MUST_FAIL = "must end in error"
-"""What a volume from the corrupted image must hold: nothing, it must end in ``error``."""
+"""What a volume from the corrupted image (or backup) must hold: nothing, it must end in
+``error``."""
 LAUNCHER = (sys.executable, "-m", "tests.crash.launcher")
 DEFAULT_BUS = "amqp://guest:guest@127.0.0.1:5672//"
 
@@ -78,7 +101,7 @@ class Report:
     available: int = 0
     error: int = 0
     error_expected: int = 0
-    """Errors of creates from the corrupted image (which can end no other way)."""
+    """Errors of creates from the corrupted image or backup (which can end no other way)."""
     stuck: int = 0
     orphans: int = 0
     violations: list[str] = dataclasses.field(default_factory=list)
@@ -91,7 +114,7 @@ class Report:
             f"seed {self.seed}: {self.rounds} rounds",
             f"kills                   {self.kills}",
             f"recovered-to-available  {self.available}",
-            f"recovered-to-error      {self.error} ({self.error_expected} from a corrupted image)",
+            f"recovered-to-error      {self.error} ({self.error_expected} from a corrupted source)",
             f"stuck                   {self.stuck}",
             f"orphans                 {self.orphans}",
             f"kill point not reached  {self.missed}",
@@ -161,6 +184,8 @@ class Harness:
         self.image_id = ""
         self.bad_image_id = ""
         self.image_digest = ""
+        self.backup_ids: list[str] = []
+        self.bad_backup_ids: list[str] = []
 
     # processes
 
@@ -268,6 +293,7 @@ class Harness:
         with (self.settings.image_directory / f"image-{self.bad_image_id}").open("r+b") as bad:
             bad.seek(-4096, os.SEEK_END)  # a data cluster: its hash no longer matches
             bad.write(self.rng.randbytes(4096))
+        self._make_backups(self.sources["plain"][0])
         for scenario in SCENARIOS:  # how long each takes unharmed: the range of delays
             started = time.monotonic()
             volume = self._create(scenario)
@@ -275,6 +301,54 @@ class Harness:
             self.durations[scenario] = time.monotonic() - started
             self._verify_and_delete(volume.id, count=False)
         self.log(f"unharmed creates, seconds: {self.durations}")
+
+    def _make_backups(self, volume_id: str) -> None:
+        """Backups of the source volume (its chunks stored once), and as many whose last
+        chunk is corrupted (in a copy: the good ones share the others)."""
+        repository = self.hearth.services.backup_repository()
+        path = self.volume_file("plain", volume_id)
+        options = engine.BackupOptions(chunk_size=4 * MiB, workers=2)
+        for _ in range(BACKUPS):
+            good = str(uuid.uuid4())
+            engine.back_up(path, repository, good, options=options)
+            self.backup_ids.append(self._backup_row(good, volume_id))
+        damaged = self.work / "damaged.raw"
+        with damaged.open("wb") as copy:
+            copy.truncate(GiB)
+            copy.seek(GiB - 4 * MiB)
+            copy.write(self.rng.randbytes(4 * MiB))  # a chunk only the bad backups hold
+        for _ in range(BACKUPS):
+            bad = str(uuid.uuid4())
+            manifest = engine.back_up(damaged, repository, bad, options=options).manifest
+            self.bad_backup_ids.append(self._backup_row(bad, volume_id))
+        [key] = manifest.chunk_keys()
+        chunk = self.settings.backup_directory / "chunks" / key[:2] / key[2:4] / key
+        stored = chunk.read_bytes()
+        chunk.write_bytes(stored[:64] + bytes([stored[64] ^ 0xFF]) + stored[65:])
+        damaged.unlink()
+
+    def _backup_row(self, backup_id: str, volume_id: str) -> str:
+        with self.hearth.services.db.transaction() as session:
+            backups.create(
+                session,
+                id=backup_id,
+                volume_id=volume_id,
+                project_id=ADMIN.project_id,
+                user_id=ADMIN.user_id,
+                size=1,
+                status=statuses.BackupStatus.AVAILABLE,
+                data_timestamp=models.utcnow(),
+            )
+        return backup_id
+
+    def _free_backup(self, pool: list[str]) -> str:
+        """A backup of ``pool`` no create holds now."""
+        with self.hearth.services.db.read() as session:
+            free = [
+                b for b in pool if backups.get(session, b).status == statuses.BackupStatus.AVAILABLE
+            ]
+        assert free, "every backup of the pool is held"
+        return self.rng.choice(free)
 
     def _random_data_layout(self, mib: int) -> list[tuple[int, bytes]]:
         """A few extents of random bytes totalling ``mib`` MiB, at random offsets."""
@@ -330,7 +404,8 @@ class Harness:
         made.clear()
 
     def _choose_point(self, scenario: str) -> dict[str, Any]:
-        transitions = FAILED_TRANSITIONS if scenario == "bad_image" else TASK_TRANSITIONS
+        failing = scenario in ("bad_image", "bad_backup")
+        transitions = FAILED_TRANSITIONS if failing else TASK_TRANSITIONS
         choices: list[dict[str, Any]] = [
             {"at": "task", "n": self.rng.randint(1, transitions)},
             {"at": "delay", "seconds": self.rng.uniform(0, 1.2 * self.durations[scenario])},
@@ -341,6 +416,8 @@ class Harness:
             choices.append({"at": "convert", "percent": self.rng.choice([0, 100, *range(1, 100)])})
         if scenario == "image_cached":
             choices.append({"at": "cache_filled"})
+        if scenario in ("backup", "bad_backup"):  # the source holds 96 MiB: 24+ chunks
+            choices.append({"at": "restore", "after": self.rng.randrange(self.data_mib // 4)})
         point = self.rng.choice(choices)
         point["token"] = uuid.uuid4().hex
         return point
@@ -380,7 +457,13 @@ class Harness:
             "image": {"image_id": self.image_id, "availability_zone": "plain"},
             "image_cached": {"image_id": self.image_id, "availability_zone": "cached"},
             "bad_image": {"image_id": self.bad_image_id, "availability_zone": backend},
+            "backup": {"availability_zone": backend, "size": self.rng.choice([1, 2])},
+            "bad_backup": {"availability_zone": backend},
         }[scenario]
+        if scenario == "backup":
+            fields["backup_id"] = self._free_backup(self.backup_ids)
+        elif scenario == "bad_backup":
+            fields["backup_id"] = self._free_backup(self.bad_backup_ids)
         size = fields.pop("size", 1)
         volume = self.hearth.create_volume(size=size, wait=False, **fields)
         self.expected[volume.id] = {
@@ -390,6 +473,8 @@ class Harness:
             "image": self.image_digest,
             "image_cached": self.image_digest,
             "bad_image": MUST_FAIL,
+            "backup": self.source_digest,
+            "bad_backup": MUST_FAIL,
         }[scenario]
         return volume
 
@@ -472,6 +557,7 @@ class Harness:
             rows = list(volumes.find_all(session))
             snaps = list(snapshots.find_all(session))
             entries = list(image_cache.find_all(session))
+            held = [b for b in backups.find_all(session) if b.status != "available"]
             told = {m.resource_uuid for m in user_messages.find_all(session)}
             claims = {
                 b.name: (b.allocated_capacity_gb, backends.recount_allocated(session, b.name))
@@ -484,6 +570,8 @@ class Harness:
         for name, (claimed, recounted) in claims.items():
             if claimed != recounted:
                 problems.append(f"capacity: {name} claims {claimed} GiB, recount {recounted}")
+        for backup in held:
+            problems.append(f"stuck: backup {backup.id} is {backup.status}")
         for entry in entries:
             if entry.status != "ready" or entry.in_use:
                 problems.append(f"cache: entry {entry.id} {entry.status}, in use {entry.in_use}")

@@ -16,7 +16,9 @@ sends SIGKILL to this process -- no graceful shutdown, no ``finally`` blocks, no
 - ``{"at": "convert", "percent": P}``: while ``qemu-img convert`` runs, once it reports P%
   (P = 100: after it ended, before the file is fsynced and published);
 - ``{"at": "cache_filled"}``: after an image-volume cache entry was filled, before it is
-  marked ready.
+  marked ready;
+- ``{"at": "restore", "after": K}``: in a restore from a backup, once K chunks were
+  written into the new volume's file.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from hearth import config, copying
+from hearth.backup import chunks
 from hearth.image import cache, convert, qemu
 from hearth.service import wiring
 from hearth.volume.flows import engine
@@ -48,6 +51,7 @@ class Plan:
         self._token: str | None = None
         self.transitions = 0
         self.copied = 0
+        self.chunks = 0
 
     def current(self, at: str) -> dict[str, Any] | None:
         """The armed plan if it is for point ``at``; counting restarts with each plan."""
@@ -58,7 +62,7 @@ class Plan:
         with self._lock:
             if plan.get("token") != self._token:
                 self._token = plan.get("token")
-                self.transitions = self.copied = 0
+                self.transitions = self.copied = self.chunks = 0
         return plan if plan.get("at") == at else None
 
     def die(self, where: str) -> None:
@@ -81,6 +85,7 @@ def install(plan: Plan) -> None:
     _wrap_copies(plan)
     _wrap_conversion(plan)
     _wrap_cache(plan)
+    _wrap_restore(plan)
 
 
 def _wrap_engine(plan: Plan) -> None:
@@ -169,6 +174,22 @@ def _wrap_cache(plan: Plan) -> None:
         return real_populate(self, image, filled)
 
     cache.ImageVolumeCache._populate = populate  # type: ignore[method-assign]
+
+
+def _wrap_restore(plan: Plan) -> None:
+    real_write = chunks.write_sparse
+
+    def write_sparse(fd: int, data: bytes, offset: int) -> int:
+        armed = plan.current("restore")
+        if armed is not None:
+            with plan._lock:
+                plan.chunks += 1
+                written = plan.chunks
+            if written > int(armed["after"]):
+                plan.die(f"restore after {written - 1} chunks")
+        return real_write(fd, data, offset)
+
+    chunks.write_sparse = write_sparse
 
 
 def main(argv: list[str]) -> None:

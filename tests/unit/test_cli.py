@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
+from tests import backups
 from tests.cli_runner import as_json, runner_for
+from tests.conftest import offline_hearth
 
 PAGE = 4096
 
@@ -126,3 +128,26 @@ def test_db_upgrade_reports_the_database(run: Any) -> None:
     result = run("db", "upgrade")
     assert result.exit_code == 0
     assert "is current" in result.stdout
+
+
+def test_a_volume_is_created_from_a_backup_named_in_the_shell(run: Any, tmp_path: Path) -> None:
+    source = as_json(run("--format", "json", "volume", "create", "--size", "1", "--name", "src"))
+    path = Path(run("volume", "path", source["id"]).stdout.strip())
+    with path.open("r+b") as handle:
+        handle.write(b"backed up bytes")
+        handle.seek(-PAGE, os.SEEK_END)
+        handle.write(b"E" * PAGE)
+    with offline_hearth(tmp_path / "data") as hearth:
+        backup = backups.backed_up(hearth, path, name="nightly", volume_id=source["id"])
+
+    restored = as_json(run("--format", "json", "volume", "create", "--backup", "nightly"))
+
+    assert (restored["status"], restored["size"]) == ("available", 1)
+    assert restored["backup_id"] == backup.id
+    copy = Path(run("volume", "path", restored["id"]).stdout.strip())
+    assert head_and_tail(copy) == (b"backed up bytes" + bytes(PAGE - 15), b"E" * PAGE)
+    by_id = as_json(run("--format", "json", "volume", "create", "--backup", backup.id))
+    assert by_id["status"] == "available"
+    missing = run("volume", "create", "--backup", "weekly")
+    assert missing.exit_code == 1
+    assert "Invalid value for '--backup': Backup weekly does not exist." in missing.stderr

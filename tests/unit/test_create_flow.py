@@ -74,6 +74,7 @@ def test_the_usage_payload_of_create_end_carries_cinders_keys(
         "snapshot_id",
         "source_volid",
         "image_id",
+        "backup_id",
         "metadata",
         "glance_metadata",
         "volume_attachment",
@@ -435,21 +436,6 @@ def test_a_failed_cast_to_the_scheduler_puts_the_volume_in_error(
         "Failed to create volume: The storage backend failed to create the volume."
     )
     assert event_types(sent, volume.id) == ["volume.create.start", "volume.create.error"]
-
-
-def test_a_backup_source_fails_as_not_supported_and_never_makes_a_raw_volume(
-    hearth: Hearth, fake_driver: FakeDriver
-) -> None:
-    volume = creating_volume(hearth, backup_id="0b6e5d1c-0000-4000-8000-000000000001")
-
-    with pytest.raises(errors.SourceNotSupported):
-        run_flow(hearth, volume)
-
-    assert "create_volume" not in fake_driver.calls
-    assert hearth.get_volume(volume.id).status == "error"
-    [message] = messages_for(hearth, volume.id)
-    assert message.detail_code == "source_not_supported"
-    assert "from a backup is not supported yet" in message.message
 
 
 def test_an_image_deleted_before_the_flow_fails_terminally_and_makes_nothing(

@@ -175,17 +175,6 @@ def test_malformed_fields_are_rejected_by_name(
     assert error.fields["field"] == field
 
 
-def test_creating_from_a_backup_is_refused_before_any_row_is_written(
-    hearth: Hearth, unchanged: Unchanged
-) -> None:
-    rejects(
-        unchanged,
-        lambda: hearth.create_volume(1, backup_id=MISSING),
-        errors.SourceNotSupported,
-        "from a backup is not supported yet",
-    )
-
-
 def test_an_image_that_does_not_exist_is_rejected_by_field(
     hearth: Hearth, unchanged: Unchanged
 ) -> None:

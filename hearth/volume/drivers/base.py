@@ -16,8 +16,9 @@ them on every driver:
 - Create methods return a :class:`ModelUpdate` (fields to store on the row) or None.
 - Delete methods accept something that is already gone (a revert may run after a partial
   create, or twice).
-- Image data enters a volume only through :meth:`VolumeDriver.copy_image_to_volume`, which
-  keeps the first rule: the volume appears only once the image is completely written.
+- Image data, and a backup's data (a create from a backup), enter a volume only through
+  :meth:`VolumeDriver.copy_image_to_volume`, which keeps the first rule: the volume appears
+  only once its data is completely written.
 - Ids are UUIDs; a driver that builds names from them refuses anything else with
   ``InvalidInput`` rather than touch another name.
 - Failures are raised as :class:`hearth.errors.BackendError` subclasses (``BackendFull``
@@ -146,9 +147,11 @@ class VolumeDriver(abc.ABC):
 
         The driver makes a new temporary file of exactly ``volume.size_gb`` GiB that reads
         as zeros and calls ``write(path)`` with it; ``write`` fills it in place (``qemu-img
-        convert -n``) and must not grow it. When ``write`` returns, the driver makes the data
-        durable and the volume visible; when ``write`` raises, its error propagates and
-        nothing of the volume remains. A file grown past the volume's size raises Invalid.
+        convert -n``) and must not grow it. It may truncate the file and write it afresh
+        (a restore from a backup does), as long as it ends at the volume's size. When
+        ``write`` returns, the driver makes the data durable and the volume visible; when
+        ``write`` raises (having removed the file or not), its error propagates and nothing
+        of the volume remains. A file of another size than the volume's raises Invalid.
         """
 
     @abc.abstractmethod

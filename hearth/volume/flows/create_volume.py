@@ -27,7 +27,7 @@ from taskflow.types import failure as ft
 
 from hearth import errors, notifications
 from hearth.context import RequestContext
-from hearth.db import backends, models, statuses, volumes
+from hearth.db import backends, models, restores, statuses, volumes
 from hearth.db.session import Database
 from hearth.volume import failed_create, scheduling
 from hearth.volume.drivers import base
@@ -277,6 +277,8 @@ class ExtractVolumeSpecTask(HearthTask):
     or held by another backend fails here, before anything is made.
 
     Reversion strategy: put the source volume's status back if it changed during the create.
+    A backup's hold (``restoring``) is not let go here but by the create's end (``made``, or
+    ``error`` in ``failed_create``): a create sent to another backend keeps its backup.
     """
 
     default_provides = "volume_spec"
@@ -341,7 +343,8 @@ class CreateVolumeFromSpecTask(HearthTask):
     Calls the creator of the spec's source type (``sources.CREATORS``), then stores the
     driver's model update, the bootable flag, the image metadata (the image's, or the one
     the snapshot or source volume carries) and the journal step ``made`` on the row, in
-    one transaction: from then on reconciliation knows the backend holds the volume.
+    one transaction: from then on reconciliation knows the backend holds the volume. A
+    volume from a backup lets the backup go (``available``) in that transaction too.
 
     Reversion strategy: N/A (``OnFailureRescheduleTask`` removes what was made).
     """
@@ -362,6 +365,7 @@ class CreateVolumeFromSpecTask(HearthTask):
             image_volume_cache=image_volume_cache,
             images=getattr(manager, "image_tools", None),
             db=db,
+            backups=getattr(manager, "backup_repository", None),
         )
 
     def execute(
@@ -377,6 +381,8 @@ class CreateVolumeFromSpecTask(HearthTask):
             fields["volume_image_metadata"] = image_metadata
         with self.db.transaction() as session:
             volumes.update(session, volume.id, **fields)
+            if volume_spec.backup_id is not None:  # made: the backup is free again
+                restores.release(session, volume_spec.backup_id, volume.id)
 
 
 class CreateVolumeOnFinishTask(NotifyVolumeActionTask):

@@ -18,7 +18,7 @@ from hearth.db import images, models, snapshots, statuses, volumes
 from hearth.db.session import Database
 from hearth.image import cache, info
 from hearth.volume.drivers import base
-from hearth.volume.flows import image_source
+from hearth.volume.flows import backup_source, image_source
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -43,6 +43,11 @@ class VolumeSpec:
     image: info.ImageInfo | None = None
     """The image as it was when the create started (for the ``image`` type)."""
     backup_id: str | None = None
+    backup_size: int | None = None
+    """The backup's size in GiB (its volume's), for the ``backup`` type."""
+    backup_status: str | None = None
+    """The backup's status when the create started (``available``, or ``restoring``
+    into this volume when the create is resumed or rescheduled)."""
     source_image_metadata: Mapping[str, Any] | None = dataclasses.field(default=None, hash=False)
     """The image metadata of the snapshot or source volume (None: it has none)."""
 
@@ -74,7 +79,7 @@ def read_spec(session: Session, row: models.Volume) -> VolumeSpec:
     if row.image_id:
         return _with_image(session, spec, row.image_id)
     if row.backup_id:
-        return dataclasses.replace(spec, type="backup")
+        return backup_source.spec_of(session, spec, row)
     return spec
 
 
@@ -131,12 +136,14 @@ def _check_same_backend(row: models.Volume, source_host: str | None, kind: str, 
 @dataclass(frozen=True)
 class SourceTools:
     """What a creator may use: the backend's driver and, for images, the image cache, the
-    image tools and the database (for the volume's status and progress)."""
+    image tools and the database (for the volume's status and progress); for backups,
+    the backup repository."""
 
     driver: base.VolumeDriver
     image_volume_cache: Any | None = None
     images: image_source.ImageTools | None = None
     db: Database | None = None
+    backups: backup_source.RepositoryFactory | None = None
 
 
 Creator = Callable[[SourceTools, VolumeSpec], base.ModelUpdate | None]
@@ -178,8 +185,13 @@ def create_from_image(tools: SourceTools, spec: VolumeSpec) -> base.ModelUpdate 
 
 
 def create_from_backup(tools: SourceTools, spec: VolumeSpec) -> base.ModelUpdate | None:
-    """Not built yet: refuse clearly rather than make an empty volume."""
-    raise errors.SourceNotSupported(source="a backup")
+    """A volume holding a backup's data (``backup_source``: restored, grown to its size)."""
+    assert spec.backup_id is not None, "ExtractVolumeSpecTask fills backup_id"
+    if tools.backups is None or tools.db is None:  # a manager built without a repository
+        raise errors.SourceNotSupported(source="a backup on this backend")
+    return backup_source.create_volume(
+        tools.driver, tools.db, tools.backups, spec.volume, spec.backup_id
+    )
 
 
 CREATORS: dict[str, Creator] = {
