@@ -1,0 +1,241 @@
+"""The backup part of the library facade: create, list, show, delete, restore, reset,
+export and import backups.
+
+``Hearth`` (``facade``) inherits these operations. Each checks the request and writes the
+rows through ``backup_requests`` in one transaction, then casts the work to a backup
+service (``hearth.backup_service.rpcapi``). With ``wait=True`` (the default) a method
+returns once the work has ended, or raises WaitTimedOut after ``timeout`` seconds (the
+work goes on); with ``wait=False`` at once.
+
+    backup = hearth.create_backup(volume.id, name="nightly")
+    hearth.restore_backup(backup.id, volume_id=other.id)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import Any
+
+from hearth import errors
+from hearth.backup import catalog
+from hearth.backup_service import rpcapi
+from hearth.context import RequestContext
+from hearth.db import backups, models, statuses, volumes
+from hearth.db.rows import Page
+from hearth.service import backup_requests, watch, wiring
+
+Backup = statuses.BackupStatus
+
+
+class Backups:
+    """Hearth's operations on backups."""
+
+    services: wiring.Services
+    context: RequestContext
+
+    _watch: watch.StatusWatch
+    create_volume: Callable[..., models.Volume]
+    """The facade's (a restore to a new volume makes it through the create flow)."""
+
+    def create_backup(
+        self,
+        volume_id: Any,
+        *,
+        name: Any = None,
+        description: Any = None,
+        incremental: Any = False,
+        force: Any = False,
+        snapshot_id: Any = None,
+        container: Any = None,
+        metadata: Any = None,
+        availability_zone: Any = None,
+        context: RequestContext | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+        on_created: Callable[[models.Backup], None] | None = None,
+    ) -> models.Backup:
+        """Back up an available volume (``in-use`` with ``force``), or one of its snapshots;
+        ``incremental`` builds on its newest available backup. Returns the backup once it
+        is ``available`` (or ``error``, with a user message), or at once with ``wait=False``.
+        ``on_created`` gets the new row once its request is on the bus."""
+        ctx = context or self.context
+        request = backup_requests.BackupRequest(
+            volume_id,
+            name,
+            description,
+            incremental,
+            force,
+            snapshot_id,
+            container,
+            metadata,
+            availability_zone,
+        )
+        with self.services.db.transaction() as session:
+            backup = backup_requests.new_backup(session, ctx, request, self.services.settings)
+        self._backup_api.create_backup(ctx, backup.id)
+        if on_created is not None:
+            on_created(self.get_backup(backup.id, context=ctx))
+        if wait:
+            self._until_backup_leaves(backup.id, {Backup.CREATING}, timeout)
+        return self.get_backup(backup.id, context=ctx)
+
+    def get_backup(self, backup_id: str, *, context: RequestContext | None = None) -> models.Backup:
+        """A backup of the caller's project (any project for admins)."""
+        with self.services.db.read() as session:
+            scope = (context or self.context).visible_project
+            return backups.get(session, backup_id, project_id=scope)
+
+    def list_backups_page(
+        self,
+        page: Page,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        all_projects: bool = False,
+        context: RequestContext | None = None,
+    ) -> Sequence[models.Backup]:
+        """One page of backups whose columns equal ``filters`` (name, status, volume_id):
+        the caller's project's (every project's for an admin asking ``all_projects``)."""
+        ctx = context or self.context
+        scope = None if ctx.is_admin and all_projects else ctx.project_id
+        with self.services.db.read() as session:
+            return backups.find_page(
+                session,
+                page.sort,
+                project_id=scope,
+                filters=filters,
+                limit=page.limit,
+                marker=page.marker,
+            )
+
+    def list_backups(
+        self, *, volume_id: str | None = None, context: RequestContext | None = None
+    ) -> Sequence[models.Backup]:
+        """The caller's backups (every project's for admins), oldest first."""
+        with self.services.db.read() as session:
+            scope = (context or self.context).visible_project
+            return backups.find_all(session, project_id=scope, volume_id=volume_id)
+
+    def count_dependent_backups(self, backup_id: str) -> int:
+        """How many incremental backups build on this one."""
+        with self.services.db.read() as session:
+            return backups.count_children(session, backup_id)
+
+    def delete_backup(
+        self,
+        backup_id: str,
+        *,
+        force: bool = False,
+        context: RequestContext | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> None:
+        """Delete an available or failed backup no incremental backup depends on (an admin's
+        ``force`` also takes it from ``deleting``/``error_deleting``)."""
+        ctx = context or self.context
+        with self.services.db.transaction() as session:
+            backup_requests.begin_delete(session, ctx, backup_id, force=force)
+        self._backup_api.delete_backup(ctx, backup_id)
+        if wait:
+            self._until_backup_leaves(backup_id, {Backup.DELETING}, timeout)
+
+    def restore_backup(
+        self,
+        backup_id: str,
+        *,
+        volume_id: Any = None,
+        name: Any = None,
+        context: RequestContext | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> models.Volume:
+        """Write a backup into an available volume of at least its size, or (no
+        ``volume_id``) into a new volume of its size named ``name`` (Cinder's default:
+        ``restore_backup_<id>``). Returns the volume, once ``available`` (or
+        ``error_restoring``) with ``wait``, else at once."""
+        ctx = context or self.context
+        with self.services.db.transaction() as session:
+            backup = backup_requests.begin_restore(session, ctx, backup_id, volume_id)
+        if volume_id is None:
+            volume_id = self._new_restore_volume(ctx, backup, name)
+        self._backup_api.restore_backup(ctx, backup_id, volume_id)
+        if wait:
+            self._until_backup_leaves(backup_id, {Backup.RESTORING}, timeout)
+        with self.services.db.read() as session:
+            return volumes.get(session, volume_id)
+
+    def reset_backup_status(
+        self, backup_id: str, status: Any, *, context: RequestContext | None = None
+    ) -> None:
+        """An admin sets a backup's status to ``available`` or ``error``."""
+        with self.services.db.transaction() as session:
+            backup_requests.reset_status(session, context or self.context, backup_id, status)
+
+    def export_backup_record(
+        self, backup_id: str, *, context: RequestContext | None = None
+    ) -> dict[str, str]:
+        """An admin's export of an available backup (``backup_service``, ``backup_url``)."""
+        with self.services.db.read() as session:
+            return backup_requests.export_record(session, context or self.context, backup_id)
+
+    def import_backup_record(
+        self, backup_service: Any, backup_url: Any, *, context: RequestContext | None = None
+    ) -> models.Backup:
+        """An admin's import of an exported record: ``available`` if the repository holds
+        the backup's manifest, else refused (InvalidInput) and nothing is created."""
+        driver = self.services.settings.backup.driver
+        ctx = context or self.context
+        record = backup_requests.decode_record(ctx, backup_service, backup_url, driver)
+        try:
+            manifest = catalog.load(self.services.backup_repository(), record["id"])
+        except errors.BackupNotFound:
+            raise errors.InvalidInput(
+                field="backup_url", reason=f"the repository holds no backup {record['id']}"
+            ) from None
+        record["object_count"] = len(manifest.chunk_keys())
+        with self.services.db.transaction() as session:
+            return backup_requests.new_imported(session, record)
+
+    @property
+    def _backup_api(self) -> rpcapi.BackupAPI:
+        assert self.services.backup_api is not None, "wiring.build always makes it"
+        return self.services.backup_api
+
+    def _new_restore_volume(self, ctx: RequestContext, backup: models.Backup, name: Any) -> str:
+        """The new volume a restore writes into, made by the create flow (raw)."""
+        try:
+            volume = self.create_volume(
+                backup.size,
+                name=name if name is not None else f"restore_backup_{backup.id}",
+                context=ctx,
+                wait=False,
+            )
+        except errors.HearthError:
+            with self.services.db.transaction() as session:  # nothing to restore into
+                backups.set_status(
+                    session, backup.id, Backup.AVAILABLE, expected=[Backup.RESTORING]
+                )
+            raise
+        with self.services.db.transaction() as session:
+            backup_requests.set_restore_target(session, backup.id, volume.id)
+        return volume.id
+
+    def _until_backup_leaves(
+        self, backup_id: str, passing: Collection[str], timeout: float | None
+    ) -> None:
+        chosen = self.services.settings.service.wait_timeout_seconds if timeout is None else timeout
+
+        def left() -> bool:
+            with self.services.db.read() as session:
+                row = backups.find(session, backup_id)
+            return row is None or row.status not in passing
+
+        if not self._watch.wait(backup_id, left, chosen):
+            with self.services.db.read() as session:
+                row = backups.find(session, backup_id)
+            raise errors.WaitTimedOut(
+                kind="backup",
+                resource_id=backup_id,
+                status="gone" if row is None else row.status,
+                timeout=chosen,
+                waiting_for="the backup service is at work",
+            )
