@@ -107,6 +107,19 @@ class Backups:
                 marker=page.marker,
             )
 
+    def count_backups(
+        self,
+        *,
+        filters: Mapping[str, Any] | None = None,
+        all_projects: bool = False,
+        context: RequestContext | None = None,
+    ) -> int:
+        """How many backups :meth:`list_backups_page` would list without paging."""
+        ctx = context or self.context
+        scope = None if ctx.is_admin and all_projects else ctx.project_id
+        with self.services.db.read() as session:
+            return backups.count(session, project_id=scope, filters=filters)
+
     def list_backups(
         self, *, volume_id: str | None = None, context: RequestContext | None = None
     ) -> Sequence[models.Backup]:
