@@ -85,6 +85,31 @@ class Backups:
             scope = (context or self.context).visible_project
             return backups.get(session, backup_id, project_id=scope)
 
+    def find_backup(
+        self, id_or_name: str, *, context: RequestContext | None = None
+    ) -> models.Backup:
+        """A backup the caller may see, by id or by a name only one such backup has
+        (AmbiguousName lists the ids otherwise; BackupNotFound)."""
+        scope = (context or self.context).visible_project
+        with self.services.db.read() as session:
+            found = backups.find(session, id_or_name, project_id=scope)
+            if found is not None:
+                return found
+            named = backups.find_page(
+                session, (("created_at", False),), project_id=scope, filters={"name": id_or_name}
+            )
+        if not named:
+            raise errors.BackupNotFound(backup_id=id_or_name)
+        if len(named) > 1:
+            raise errors.AmbiguousName(
+                field="backup",
+                count=len(named),
+                kind="backup",
+                name=id_or_name,
+                ids=", ".join(b.id for b in named),
+            )
+        return named[0]
+
     def list_backups_page(
         self,
         page: Page,
@@ -174,7 +199,7 @@ class Backups:
         if wait:
             self._until_backup_leaves(backup_id, {Backup.RESTORING}, timeout)
         with self.services.db.read() as session:
-            return volumes.get(session, volume_id)
+            return volumes.get(session, volume_id, with_type=True)
 
     def reset_backup_status(
         self, backup_id: str, status: Any, *, context: RequestContext | None = None
