@@ -198,8 +198,9 @@ def export_record(session: Session, context: RequestContext, backup_id: str) -> 
         raise errors.InvalidStatus(
             action="export", kind="backup", resource_id=backup_id, status=backup.status
         )
-    record = {name: getattr(backup, name) for name in RECORD_FIELDS}
+    record: dict[str, Any] = {name: getattr(backup, name) for name in RECORD_FIELDS}
     record["metadata"] = dict(backup.backup_metadata or {})
+    record["service_metadata"] = backup.id  # the manifest that holds its data
     text = json.dumps(record, sort_keys=True).encode()
     return {"backup_service": backup.service or "", "backup_url": base64.b64encode(text).decode()}
 

@@ -13,12 +13,13 @@ work goes on); with ``wait=False`` at once.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from hearth import errors
-from hearth.backup import catalog
-from hearth.backup_service import rpcapi
+from hearth.backup import catalog, manifest
+from hearth.backup_service import rpcapi, state
 from hearth.context import RequestContext
 from hearth.db import backups, models, statuses, volumes
 from hearth.db.rows import Page
@@ -223,15 +224,32 @@ class Backups:
         driver = self.services.settings.backup.driver
         ctx = context or self.context
         record = backup_requests.decode_record(ctx, backup_service, backup_url, driver)
-        try:
-            manifest = catalog.load(self.services.backup_repository(), record["id"])
-        except errors.BackupNotFound:
-            raise errors.InvalidInput(
-                field="backup_url", reason=f"the repository holds no backup {record['id']}"
-            ) from None
-        record["object_count"] = len(manifest.chunk_keys())
+        with self.services.db.read() as session:
+            if backups.find(session, record["id"]) is not None:
+                raise errors.Conflict(reason=f"Backup {record['id']} already exists.")
+        record["object_count"] = len(self._import_manifest(record).chunk_keys())
         with self.services.db.transaction() as session:
             return backup_requests.new_imported(session, record)
+
+    def _import_manifest(self, record: dict[str, Any]) -> manifest.Manifest:
+        """The manifest of an imported record's id: its own, or (a record given a new id,
+        as Tempest's import test does) a copy of the exported backup's under the new id,
+        naming the same chunks. InvalidInput when the repository holds neither."""
+        repository = self.services.backup_repository()
+        source = str(record.get("service_metadata") or record["id"])
+        with self.services.locks.hold(state.repository_lock(repository)):  # no sweep now
+            for backup_id in dict.fromkeys((record["id"], source)):
+                try:
+                    found = catalog.load(repository, backup_id)
+                except errors.BackupNotFound:
+                    continue
+                if backup_id != record["id"]:
+                    copied = dataclasses.replace(found, backup_id=record["id"])
+                    repository.put("manifest", record["id"], manifest.encode(copied))
+                return found
+        raise errors.InvalidInput(
+            field="backup_url", reason=f"the repository holds no backup {source}"
+        )
 
     @property
     def _backup_api(self) -> rpcapi.BackupAPI:

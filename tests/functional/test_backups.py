@@ -9,9 +9,12 @@ a message and leaves the target's bytes as they were, not ``available``.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import os
 import random
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -264,3 +267,24 @@ def test_reset_status_force_delete_export_and_import(hearth: Hearth) -> None:
         hearth.delete_backup(backup.id)
     hearth.delete_backup(backup.id, force=True)
     assert hearth.list_backups() == []
+
+
+def test_a_record_imported_under_a_new_id_shares_the_chunks_until_both_are_deleted(
+    hearth: Hearth,
+) -> None:
+    volume_id, path = volume_with_data(hearth)
+    original = hearth.create_backup(volume_id)
+    record = hearth.export_backup_record(original.id)
+    decoded = json.loads(base64.b64decode(record["backup_url"]))
+    decoded["id"] = str(uuid.uuid4())  # as Tempest's import test does
+    url = base64.b64encode(json.dumps(decoded).encode()).decode()
+
+    imported = hearth.import_backup_record("posix", url)
+
+    assert imported.id == decoded["id"] and imported.status == "available"
+    assert imported.object_count == original.object_count
+    hearth.delete_backup(original.id)
+    restored = hearth.restore_backup(imported.id)
+    assert digest(hearth.volume_path(restored.id)) == digest(path)
+    hearth.delete_backup(imported.id)
+    assert list(hearth.services.backup_repository().keys("chunk")) == []
