@@ -1,5 +1,5 @@
-"""Backup routes: create, list, list detail, show, delete, restore, actions (``os-reset_status``,
-``os-force_delete``), export and import of records.
+"""Backup routes: create, list, list detail, show, update, delete, restore, actions
+(``os-reset_status``, ``os-force_delete``), export and import of records.
 
 Each answers as the Block Storage v3 reference does (202 for work handed to the backup
 service, 201 for an import); the checks are the request layer's
@@ -72,6 +72,22 @@ def show_backup(backup_id: str, request: Request, call: Call = Depends(call)) ->
     dependents = call.hearth.count_dependent_backups(backup_id)
     wants = query_flag(request.query_params.get("progress"))
     return {"backup": views.detail(call, backup, dependents=dependents, progress=wants)}
+
+
+@router.put("/backups/{backup_id}", openapi_extra=schemas.body("backup_update"))
+def update_backup(
+    backup_id: str,
+    call: Call = Depends(call),
+    body: dict[str, Any] = Depends(body_object("backup")),
+) -> dict[str, Any]:
+    """Change a backup's name or description (3.9), metadata (3.43)."""
+    call.require(versions.BACKUP_UPDATE)
+    names = ["name", "description"]
+    if call.at_least(versions.BACKUP_METADATA):
+        names.append("metadata")
+    changes = {name: body[name] for name in names if name in body}
+    backup = call.hearth.update_backup(backup_id, changes, context=call.context)
+    return {"backup": views.created(call, backup)}
 
 
 @router.delete("/backups/{backup_id}", status_code=202)

@@ -61,6 +61,7 @@ BODIES: dict[str, dict[str, Any]] = {
             "availability_zone": _ID,
         }
     },
+    "backup_update": {"backup": {"name": _TEXT, "description": _TEXT, "metadata": _METADATA}},
     "backup_restore": {"restore": {"volume_id": _ID, "name": _TEXT}},
     "backup_action": {"os-reset_status": {"status": {"type": "string"}}},
     "backup_import": {

@@ -58,6 +58,7 @@ GROUP_SNAPSHOTS = Version(3, 14)
 VOLUME_DETAIL_PROVIDER_ID = Version(3, 21)
 SNAPSHOT_LIST_METADATA_FILTER = Version(3, 22)
 SNAPSHOT_SORT_BY_NAME = Version(3, 30)
+BACKUP_UPDATE = Version(3, 9)
 BACKUP_PROJECT_ATTRIBUTE = Version(3, 18)
 BACKUP_METADATA = Version(3, 43)
 """Above ``MAX`` for now: honoured once ``MAX`` reaches it (tests raise ``MAX``)."""

@@ -171,6 +171,24 @@ def begin_restore(
     return backup
 
 
+def update(
+    session: Session, context: RequestContext, backup_id: str, changes: dict[str, Any]
+) -> None:
+    """Change a backup's name, description or metadata (replaced whole)."""
+    backups.get(session, backup_id, project_id=context.visible_project)
+    unknown = sorted(set(changes) - {"name", "description", "metadata"})
+    if unknown:
+        raise errors.InvalidInput(field=unknown[0], reason="cannot be changed")
+    checked: dict[str, Any] = {}
+    for name in ("name", "description"):
+        if name in changes:
+            checked[name] = fields.optional_text(name, changes[name])
+    if "metadata" in changes:
+        checked["backup_metadata"] = fields.metadata("metadata", changes["metadata"])
+    if checked:
+        backups.update(session, backup_id, **checked)
+
+
 def set_restore_target(session: Session, backup_id: str, volume_id: str) -> None:
     """Record the new volume a restore writes into."""
     backups.update(session, backup_id, restore_volume_id=volume_id)

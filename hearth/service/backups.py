@@ -154,6 +154,15 @@ class Backups:
             scope = (context or self.context).visible_project
             return backups.find_all(session, project_id=scope, volume_id=volume_id)
 
+    def update_backup(
+        self, backup_id: str, changes: Mapping[str, Any], *, context: RequestContext | None = None
+    ) -> models.Backup:
+        """Change a backup's name, description or metadata."""
+        ctx = context or self.context
+        with self.services.db.transaction() as session:
+            backup_requests.update(session, ctx, backup_id, dict(changes))
+        return self.get_backup(backup_id, context=ctx)
+
     def count_dependent_backups(self, backup_id: str) -> int:
         """How many incremental backups build on this one."""
         with self.services.db.read() as session:

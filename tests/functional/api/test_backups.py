@@ -97,6 +97,29 @@ def test_a_backup_is_made_shown_listed_restored_and_deleted(
     assert alice.get("/v3/backups").json()["backups"] == []
 
 
+def test_a_backup_is_renamed_at_3_9_and_its_metadata_changed_at_3_43(
+    later_versions: None, api: Api, alice: httpx.Client, volume: dict[str, Any]
+) -> None:
+    made = backed_up(api, alice, volume["id"], name="old")
+    url = f"/v3/backups/{made['id']}"
+
+    assert alice.put(url, json={"backup": {"name": "new"}}).status_code == 404  # 3.0
+    renamed = alice.put(
+        url,
+        json={"backup": {"name": "new", "description": "d", "metadata": {"k": "v"}}},
+        headers={"OpenStack-API-Version": "volume 3.9"},
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert set(renamed.json()["backup"]) == {"id", "links", "name"}
+    shown = alice.get(url).json()["backup"]
+    assert (shown["name"], shown["description"]) == ("new", "d")
+    v343 = {"OpenStack-API-Version": "volume 3.43"}
+    changed = alice.put(url, json={"backup": {"metadata": {"k": "v"}}}, headers=v343)
+    assert changed.json()["backup"]["metadata"] == {"k": "v"}
+    refused = alice.put(url, json={"backup": {"name": 5}}, headers=v343)
+    assert refused.status_code == 400 and "name" in refused.text
+
+
 def test_admin_actions_export_and_import(
     api: Api, alice: httpx.Client, admin: httpx.Client, volume: dict[str, Any]
 ) -> None:
