@@ -17,13 +17,16 @@ import random
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hearth import errors
-from hearth.db import statuses, volumes
+from hearth.db import backup_services, statuses, volumes
+from hearth.service import wiring
 from hearth.service.facade import Hearth
 from tests.conftest import Sent, make_settings, open_hearth
+from tests.waiting import wait_until
 
 MiB = 1 << 20
 GiB = 1 << 30
@@ -288,3 +291,26 @@ def test_a_record_imported_under_a_new_id_shares_the_chunks_until_both_are_delet
     assert digest(hearth.volume_path(restored.id)) == digest(path)
     hearth.delete_backup(imported.id)
     assert list(hearth.services.backup_repository().keys("chunk")) == []
+
+
+def test_the_backup_role_consumes_its_queue_heartbeats_and_owns_its_name(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data", scheduler={"report_interval": 0.1})
+    services = wiring.build(settings, roles={"backup"})
+    services.start()
+    try:
+        assert services.backup_manager is not None and services.consumers() == 1
+        with services.db.read() as session:
+            first = backup_services.find_all(session)[0].reported_at
+        assert first is not None
+        assert wait_until(lambda: _reported_at(services) > first, timeout=10)
+        twin = wiring.build(settings, roles={"backup"})
+        with pytest.raises(errors.BackendBusy, match="backup service backup"):
+            twin.start()
+        twin.stop()
+    finally:
+        services.stop()
+
+
+def _reported_at(services: wiring.Services) -> Any:
+    with services.db.read() as session:
+        return backup_services.find_all(session)[0].reported_at
