@@ -161,6 +161,7 @@ class BackupManager:
         finally:
             files.remove(snap_dir)
         with self.db.transaction() as session:
+            state.return_volume(session, backup)
             finished = backups.set_status(
                 session,
                 backup_id,
@@ -171,7 +172,6 @@ class BackupManager:
                 temp_snapshot_path=None,
                 volume_previous_status=None,
             )
-            state.return_volume(session, backup)
             if finished:
                 row = backups.get(session, backup_id)
                 events.emit_backup(session, row, events.BACKUP_CREATE.end, host=self.name)
@@ -412,7 +412,10 @@ def _fail(
     reason = errors.user_message_of(error)
     cleared: dict[str, Any] = {"progress": None, "temp_snapshot_path": None}
     if action is messages.Action.CREATE_BACKUP:
-        if not backups.set_status(
+        if backup.status != Backup.CREATING:
+            return False  # another run finished it
+        state.return_volume(session, backup)  # first: the update clears what it reads
+        return backups.set_status(
             session,
             backup.id,
             Backup.ERROR,
@@ -420,10 +423,7 @@ def _fail(
             fail_reason=reason,
             volume_previous_status=None,
             **cleared,
-        ):
-            return False
-        state.return_volume(session, backup)
-        return True
+        )
     if action is messages.Action.RESTORE_BACKUP:
         corrupt = isinstance(error, errors.BackupCorrupt)  # the backup itself is damaged
         target = backup.restore_volume_id  # read before the update clears it

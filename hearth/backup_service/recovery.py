@@ -94,6 +94,7 @@ def _finish_create(manager: BackupManager, context: RequestContext, row: models.
         LOG.info("backup %s was cut short by a restart: error", row.id)
         return
     with manager.db.transaction() as session:
+        state.return_volume(session, row)
         backups.set_status(
             session,
             row.id,
@@ -104,7 +105,6 @@ def _finish_create(manager: BackupManager, context: RequestContext, row: models.
             temp_snapshot_path=None,
             volume_previous_status=None,
         )
-        state.return_volume(session, row)
     LOG.info("backup %s was complete when its service died: available", row.id)
 
 

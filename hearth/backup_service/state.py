@@ -27,7 +27,8 @@ def repository_lock(repository: BackupRepository) -> str:
 
 
 def return_volume(session: Session, backup: models.Backup) -> None:
-    """Put a ``backing-up`` volume back in the status it had before the backup."""
+    """Put a ``backing-up`` volume back in the status it had before the backup. Call it
+    before the backup's own update in the same session, which clears what it reads."""
     if backup.snapshot_id is not None:
         return  # a backup of a snapshot leaves its volume's status alone
     previous = backup.volume_previous_status or statuses.VolumeStatus.AVAILABLE

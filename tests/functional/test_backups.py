@@ -196,6 +196,12 @@ def test_an_in_use_volume_needs_force_and_returns_to_in_use(hearth: Hearth) -> N
 
     assert backup.status == "available"
     assert hearth.get_volume(volume_id).status == "in-use"
+    hearth.volume_path(volume_id).unlink()  # the next backup cannot read it
+    failed = hearth.create_backup(volume_id, force=True)
+    assert failed.status == "error" and failed.fail_reason
+    assert hearth.get_volume(volume_id).status == "in-use"
+    (message,) = hearth.list_messages(resource_id=failed.id)
+    assert message.message.startswith("Failed to create backup")
 
 
 def test_a_backup_of_a_snapshot_reads_the_snapshot_and_leaves_the_volume_alone(
