@@ -199,6 +199,13 @@ class BackupSettings(_Section):
     """Threads that hash, compress and store chunks of one backup (default 3)."""
     concurrent_operations: int = Field(default=2, ge=1)
     """Backups and restores one backup service runs at once (default 2); more wait."""
+    service_name: str = Field(default="backup", min_length=1, max_length=255)
+    """The backup service's name (its rows' ``host``, its lock); each process that serves
+    the backup role against one database needs its own (default ``backup``)."""
+    availability_zone: str = "nova"
+    """The zone the backup service reports; a backup asked for another zone is refused."""
+    restore_wait_seconds: float = Field(default=600.0, gt=0)
+    """How long a restore to a new volume waits for that volume's create (default 600)."""
 
 
 class LimitSettings(_Section):

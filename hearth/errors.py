@@ -364,6 +364,7 @@ class BackupExists(Conflict):
 class BackupHasDependents(Conflict):
     """A backup cannot be deleted while incremental backups are built on it (as Cinder)."""
 
+    status = 400  # Cinder answers 400 (InvalidBackup) here, and clients expect it
     code = "backup_has_dependents"
     message = "Cannot delete backup {backup_id}: incremental backup(s) {children} depend on it."
 

@@ -29,6 +29,9 @@ class Action(StrEnum):
     CREATE_SNAPSHOT = "create snapshot"
     DELETE_SNAPSHOT = "delete snapshot"
     AUDIT = "keep the data"
+    CREATE_BACKUP = "create backup"
+    DELETE_BACKUP = "delete backup"
+    RESTORE_BACKUP = "restore backup"
 
 
 def text_of(action: Action, error: BaseException, request_id: str | None) -> str:

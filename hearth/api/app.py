@@ -25,6 +25,7 @@ from fastapi.routing import APIRoute
 from hearth import config
 from hearth.api import (
     auth,
+    backups,
     calls,
     dashboard,
     errors,
@@ -49,6 +50,7 @@ RESOURCE_ROUTERS: tuple[APIRouter, ...] = (
     types.router,
     messages.router,
     limits.router,
+    backups.router,
 )
 
 

@@ -49,6 +49,25 @@ BODIES: dict[str, dict[str, Any]] = {
         }
     },
     "action": {"os-extend": {"new_size": {"type": "integer", "minimum": 1}}},
+    "backup_create": {
+        "backup": {
+            "volume_id": {"type": "string"},
+            "name": _TEXT,
+            "description": _TEXT,
+            "incremental": {"type": "boolean"},
+            "force": {"type": "boolean"},
+            "snapshot_id": _ID,
+            "container": _TEXT,
+            "metadata": _METADATA,
+            "availability_zone": _ID,
+        }
+    },
+    "backup_update": {"backup": {"name": _TEXT, "description": _TEXT, "metadata": _METADATA}},
+    "backup_restore": {"restore": {"volume_id": _ID, "name": _TEXT}},
+    "backup_action": {"os-reset_status": {"status": {"type": "string"}}},
+    "backup_import": {
+        "backup-record": {"backup_service": {"type": "string"}, "backup_url": {"type": "string"}}
+    },
 }
 IMAGE_CREATE: dict[str, Any] = {
     "name": {"type": "string", "minLength": 1, "maxLength": 255},
@@ -121,6 +140,13 @@ FILTERS: dict[str, dict[str, Any]] = {
         "status": {"type": "string"},
         "volume_id": {"type": "string"},
         "metadata": {"type": "string", "description": "a JSON object of strings (3.22)"},
+    },
+    "backups": {
+        "name": {"type": "string"},
+        "status": {"type": "string"},
+        "volume_id": {"type": "string"},
+        "progress": {"type": "boolean", "description": "add hearth:progress (detail)"},
+        "with_count": {"type": "boolean", "description": "add count (3.45)"},
     },
     "messages": {
         "resource_uuid": {"type": "string"},

@@ -59,6 +59,13 @@ VOLUME_DETAIL_PROVIDER_ID = Version(3, 21)
 SNAPSHOT_LIST_METADATA_FILTER = Version(3, 22)
 SNAPSHOT_SORT_BY_NAME = Version(3, 30)
 VOLUME_CREATE_FROM_BACKUP = Version(3, 47)
+BACKUP_UPDATE = Version(3, 9)
+BACKUP_PROJECT_ATTRIBUTE = Version(3, 18)
+BACKUP_METADATA = Version(3, 43)
+"""Above ``MAX`` for now: honoured once ``MAX`` reaches it (tests raise ``MAX``)."""
+BACKUP_COUNT = Version(3, 45)
+BACKUP_AVAILABILITY_ZONE = Version(3, 51)
+BACKUP_USER_ID = Version(3, 56)
 
 
 def negotiate(header: str | None) -> Version:

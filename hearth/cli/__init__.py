@@ -12,6 +12,7 @@ This module is the root group (the global options, the error rendering); each gr
 commands has its module (``volumes``, ``snapshots``, ``images``, ``types``, ``messages``,
 ``backends``, ``db``, ``serve``, ``status``), what they print is ``output``, the ``--wait`` bar
 ``progress``, and what they share (the options, the Hearth they open) ``options``.
+The ``backup`` group (``backups``) backs volumes up and restores them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,18 @@ from typing import Any
 import click
 
 from hearth import config, errors, logs
-from hearth.cli import backends, db, images, messages, serve, snapshots, status, types, volumes
+from hearth.cli import (
+    backends,
+    backups,
+    db,
+    images,
+    messages,
+    serve,
+    snapshots,
+    status,
+    types,
+    volumes,
+)
 from hearth.cli.options import FORMATS, Options
 from hearth.context import RequestContext
 
@@ -90,6 +102,7 @@ for command in (
     backends.backend,
     db.db,
     status.status,
+    backups.backup,
 ):
     cli.add_command(command)
 

@@ -28,7 +28,7 @@ LOG = logging.getLogger("hearth")
 @click.option(
     "--role",
     "roles",
-    type=click.Choice(["all", "api", "scheduler", "volume"]),
+    type=click.Choice(["all", "api", "scheduler", "volume", "backup"]),
     multiple=True,
     default=["all"],
     help="What this process serves (repeatable) [all].",
@@ -50,20 +50,18 @@ def serve(
 ) -> None:
     """Run Hearth's services until SIGTERM or Ctrl-C.
 
-    ``all`` (the default) runs the API, the scheduler and every backend's manager in this
-    process; ``--role api`` runs the HTTP API alone, against a shared database and broker.
+    ``all`` (the default) runs the API, the scheduler, every backend's manager and the
+    backup service in this process; ``--role api`` runs the HTTP API alone, against a
+    shared database and broker.
     """
     if logging.getLogger().getEffectiveLevel() > logging.INFO:
         logging.getLogger().setLevel(logging.INFO)  # a service says what it does
-    chosen = {"api", "scheduler", "volume"} if "all" in roles else set(roles)
+    everything = {"api", "scheduler", "volume", "backup"}
+    chosen = everything if "all" in roles else set(roles)
     settings = _with_api(options.settings(), host, port)
-    if (
-        "api" in chosen
-        and chosen != {"api", "scheduler", "volume"}
-        and settings.bus.url.startswith("memory://")
-    ):
+    if "api" in chosen and chosen != everything and settings.bus.url.startswith("memory://"):
         raise errors.ConfigError(
-            reason="--role api without the scheduler and volume roles needs a broker "
+            reason="--role api without the scheduler, volume and backup roles needs a broker "
             "([bus] url = amqp://... or redis://...)"
         )
     # SIGTERM stops as Ctrl-C does, through the same clean shutdown below; and Ctrl-C

@@ -128,3 +128,15 @@ def delete(session: Session, backup_id: str) -> None:
     """Remove the row (a no-op when it is already gone)."""
     rows.delete(session, Backup, backup_id)
     logs.status_change(LOG, "backup", backup_id, "*", "deleted")
+
+
+def count(
+    session: Session, *, project_id: str | None = None, filters: Mapping[str, Any] | None = None
+) -> int:
+    """How many backups match (the list's ``count`` at microversion 3.45)."""
+    query = sa.select(sa.func.count()).select_from(Backup)
+    if project_id is not None:
+        query = query.where(Backup.project_id == project_id)
+    for name, wanted in (filters or {}).items():
+        query = query.where(getattr(Backup, name) == wanted)
+    return int(session.scalar(query) or 0)

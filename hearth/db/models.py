@@ -175,12 +175,27 @@ class Backup(Base):
     """While ``restoring``: the volume being written."""
     temp_snapshot_path: Mapped[str | None] = mapped_column(String(1024))
     """While ``creating``: the temporary snapshot being read, removed at the end (and by
-    recovery after a crash)."""
+    recovery after a crash); while ``restoring``: the temporary file being written."""
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """While data moves: ``{"phase", "done", "total"}`` (bytes), else None."""
     backup_metadata: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
+    volume_previous_status: Mapped[str | None] = mapped_column(String(32))
+    """While ``creating``: the status the volume (``backing-up`` meanwhile) returns to."""
+
+
+class BackupService(Base):
+    """A backup service as it last reported itself (its heartbeat)."""
+
+    __tablename__ = "backup_services"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    availability_zone: Mapped[str] = mapped_column(String(255))
+    repository: Mapped[str] = mapped_column(String(255))
+    """The name of the repository it writes to (``[backup] driver``)."""
+    reported_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class VolumeType(Base):

@@ -14,6 +14,13 @@ class VolumeStatus(StrEnum):
     ERROR = "error"
     ERROR_DELETING = "error_deleting"
     ERROR_EXTENDING = "error_extending"
+    BACKING_UP = "backing-up"
+    """A backup of it is being made (``hearth.backup_service``); back to its previous
+    status after."""
+    RESTORING_BACKUP = "restoring-backup"
+    """A backup is being written into it."""
+    ERROR_RESTORING = "error_restoring"
+    """A restore into it failed: its bytes are not the backup's (Cinder's status)."""
 
 
 class SnapshotStatus(StrEnum):
@@ -68,9 +75,14 @@ VOLUME_DELETABLE = frozenset(
         VolumeStatus.ERROR,
         VolumeStatus.ERROR_DELETING,
         VolumeStatus.ERROR_EXTENDING,
+        VolumeStatus.ERROR_RESTORING,
     }
 )
 SNAPSHOT_DELETABLE = frozenset(
     {SnapshotStatus.AVAILABLE, SnapshotStatus.ERROR, SnapshotStatus.ERROR_DELETING}
 )
 BACKUP_DELETABLE = frozenset({BackupStatus.AVAILABLE, BackupStatus.ERROR})
+# Statuses an admin's force-delete takes a backup from (not while data moves).
+BACKUP_FORCE_DELETABLE = BACKUP_DELETABLE | {BackupStatus.DELETING, BackupStatus.ERROR_DELETING}
+# Statuses of a volume that a backup may be made of (in-use only with force).
+VOLUME_BACKUP_SOURCE = frozenset({VolumeStatus.AVAILABLE, "in-use"})

@@ -29,6 +29,9 @@ OPERATION_OF_EVENT = {
     "volume.resize": "volume_extend",
     "snapshot.create": "snapshot_create",
     "snapshot.delete": "snapshot_delete",
+    "backup.create": "backup_create",
+    "backup.delete": "backup_delete",
+    "backup.restore": "backup_restore",
 }
 """The ``operation`` label of each reported operation (``events.OPERATIONS``)."""
 OUTCOME_OF_PHASE = {"end": "success", "error": "error"}
@@ -62,7 +65,13 @@ class OutcomeCounter:
                 _observe_create(entry.payload, outcome)
 
     def _code_of(self, payload: dict[str, Any], kind: str) -> str:
-        resource_id = payload.get("snapshot_id" if kind.startswith("snapshot") else "volume_id")
+        resource_id = payload.get(
+            "snapshot_id"
+            if kind.startswith("snapshot")
+            else "backup_id"
+            if kind.startswith("backup")
+            else "volume_id"
+        )
         try:
             with self._db.read() as session:
                 found = user_messages.find_all(session, resource_uuid=resource_id)

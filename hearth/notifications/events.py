@@ -36,7 +36,7 @@ class Phase(enum.StrEnum):
 class Event:
     """One event of the table: ``<resource>.<action>.<phase>``."""
 
-    resource: Literal["volume", "snapshot"]
+    resource: Literal["volume", "snapshot", "backup"]
     action: str
     phase: Phase
 
@@ -55,7 +55,7 @@ class Event:
 class Operation:
     """An operation that is reported: its ``start``, ``end`` and ``error`` events."""
 
-    resource: Literal["volume", "snapshot"]
+    resource: Literal["volume", "snapshot", "backup"]
     action: str
 
     @property
@@ -77,7 +77,20 @@ VOLUME_RESIZE = Operation("volume", "resize")
 """An extend (OpenStack's consumers know it as a resize)."""
 SNAPSHOT_CREATE = Operation("snapshot", "create")
 SNAPSHOT_DELETE = Operation("snapshot", "delete")
-OPERATIONS = (VOLUME_CREATE, VOLUME_DELETE, VOLUME_RESIZE, SNAPSHOT_CREATE, SNAPSHOT_DELETE)
+BACKUP_CREATE = Operation("backup", "create")
+BACKUP_DELETE = Operation("backup", "delete")
+BACKUP_RESTORE = Operation("backup", "restore")
+"""The backup service's operations (``hearth.backup_service``)."""
+OPERATIONS = (
+    VOLUME_CREATE,
+    VOLUME_DELETE,
+    VOLUME_RESIZE,
+    SNAPSHOT_CREATE,
+    SNAPSHOT_DELETE,
+    BACKUP_CREATE,
+    BACKUP_DELETE,
+    BACKUP_RESTORE,
+)
 """Every reported operation."""
 IMAGE_CACHE_EVENTS = frozenset(
     {"image_volume_cache.hit", "image_volume_cache.miss", "image_volume_cache.evict"}
@@ -152,6 +165,46 @@ def snapshot_usage(snapshot: models.Snapshot) -> dict[str, Any]:
         "status": snapshot.status,
         "created_at": _iso(snapshot.created_at),
     }
+
+
+def backup_usage(backup: models.Backup, dependents: int = 0) -> dict[str, Any]:
+    """The usage payload of a backup, with the keys of Cinder's (``_usage_from_backup``);
+    ``dependents``: how many incremental backups build on it."""
+    return {
+        "tenant_id": backup.project_id,
+        "user_id": backup.user_id,
+        "availability_zone": backup.availability_zone,
+        "backup_id": backup.id,
+        "host": backup.host,
+        "display_name": backup.name,
+        "created_at": _iso(backup.created_at),
+        "status": backup.status,
+        "volume_id": backup.volume_id,
+        "size": backup.size,
+        "service_metadata": backup.container,
+        "service": backup.service,
+        "fail_reason": backup.fail_reason,
+        "parent_id": backup.parent_id,
+        "num_dependent_backups": dependents,
+        "snapshot_id": backup.snapshot_id,
+    }
+
+
+def emit_backup(
+    session: Session, backup: models.Backup, event: Event, *, host: str, dependents: int = 0
+) -> None:
+    """Queue a backup event with the backup's usage payload as it is now, published by the
+    backup service ``host``."""
+    if event.resource != "backup":
+        raise ValueError(f"{event.type} is not a backup event")
+    session.flush()
+    emit(
+        session,
+        event.type,
+        backup_usage(backup, dependents),
+        publisher_id=f"backup.{host}",
+        priority=event.priority,
+    )
 
 
 def emit(

@@ -29,6 +29,9 @@ from hearth import bus as message_bus
 from hearth import config, coordination, errors, metrics, notifications
 from hearth.backup.drivers import posix
 from hearth.backup.drivers.base import BackupRepository
+from hearth.backup_service import rpcapi as backup_rpcapi
+from hearth.backup_service.endpoint import BackupEndpoint
+from hearth.backup_service.manager import BackupManager
 from hearth.db.session import Database
 from hearth.image import cache, convert, fetch, qemu, store
 from hearth.metrics import outcomes, phases, state
@@ -42,7 +45,7 @@ from hearth.volume.flows import image_source
 from hearth.volume.manager import VolumeManager
 
 LOG = logging.getLogger(__name__)
-ALL_ROLES = frozenset({"scheduler", "volume"})
+ALL_ROLES = frozenset({"scheduler", "volume", "backup"})
 
 
 @dataclass
@@ -72,6 +75,9 @@ class Services:
     _ticker: threading.Thread | None = None
     _drivers_lock: threading.Lock = field(default_factory=threading.Lock)
     _backup_repository: BackupRepository | None = None
+    backup_manager: BackupManager | None = None
+    """The backup service, when this process serves the ``backup`` role."""
+    backup_api: backup_rpcapi.BackupAPI | None = None
 
     def backup_repository(self) -> BackupRepository:
         """The backup repository of ``[backup]``, built on first use (it makes its
@@ -124,7 +130,12 @@ class Services:
                 self.bus.serve(scheduler_rpcapi.TOPIC, SchedulerEndpoint(self.scheduler))
             )
             self.scheduler.reconcile(self.settings.recovery, everything=True)
-        if self.managers or self.scheduler is not None:
+        if self.backup_manager is not None:  # last: a restore waits for creates
+            self.backup_manager.init_host()
+            self._servers.append(
+                self.bus.serve(backup_rpcapi.TOPIC, BackupEndpoint(self.backup_manager))
+            )
+        if self.managers or self.scheduler is not None or self.backup_manager is not None:
             self._ticker = threading.Thread(target=self._tick, name="heartbeat", daemon=True)
             self._ticker.start()
 
@@ -161,6 +172,8 @@ class Services:
         if self.started:
             for manager in self.managers.values():
                 manager.stop()
+            if self.backup_manager is not None:
+                self.backup_manager.stop()
             self.relay.stop()
             self.locks.stop()
             self.started = False
@@ -175,6 +188,8 @@ class Services:
         while not self._stop_ticking.wait(interval):
             for manager in self.managers.values():
                 manager.report_stats_quietly()
+            if self.backup_manager is not None:
+                self.backup_manager.report_quietly()
             if time.monotonic() >= next_pass:
                 next_pass = time.monotonic() + self.settings.recovery.interval
                 self._reconcile_quietly()
@@ -294,6 +309,15 @@ def build(
         owns_bus=shared_bus is None,
         unserved_drivers={k: v for k, v in replaced.items() if k not in managers},
     )
+    services.backup_api = backup_rpcapi.BackupAPI(bus)
+    if "backup" in chosen_roles:
+        services.backup_manager = BackupManager(
+            db=db,
+            locks=locks,
+            settings=settings.backup,
+            repository=services.backup_repository,
+            driver_for=services.driver_for,
+        )
     if timed:
         collector = state.StateCollector(
             db,

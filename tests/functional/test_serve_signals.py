@@ -86,7 +86,9 @@ def test_serve_says_where_the_api_is_once_bound_and_stops_cleanly(
     output = served.output()
     assert code == 0, output
     assert f"INFO hearth: API on http://127.0.0.1:{port}\n" in output
-    assert re.search(r"INFO hearth: hearth serving \['api', 'scheduler', 'volume'\]", output)
+    assert re.search(
+        r"INFO hearth: hearth serving \['api', 'backup', 'scheduler', 'volume'\]", output
+    )
     assert output.rstrip("\n").splitlines()[-1].endswith("INFO hearth: hearth stopped")
     assert output.count("API on") == 1
     assert "Traceback" not in output

@@ -210,3 +210,11 @@ class VolumeDriver(abc.ABC):
         raise errors.NotSupportedByBackend(
             driver=self.driver_name, operation="give a local path to a volume"
         )
+
+    def snapshot_local_path(self, snapshot: SnapshotRef) -> Path:
+        """The path on this host through which a snapshot's bytes are read (a backup of
+        the snapshot reads them there; nothing writes through it). Whether it exists is
+        not checked. Default: NotSupportedByBackend, as :meth:`local_path`."""
+        raise errors.NotSupportedByBackend(
+            driver=self.driver_name, operation="give a local path to a snapshot"
+        )

@@ -176,6 +176,10 @@ class FileDriver(base.VolumeDriver):
         """The volume's raw file (whether it exists is not checked)."""
         return self._volume_path(volume.id)
 
+    def snapshot_local_path(self, snapshot: base.SnapshotRef) -> Path:
+        """The snapshot's raw file (whether it exists is not checked)."""
+        return self._snapshot_path(snapshot.id)
+
     def get_stats(self) -> base.BackendStats:
         try:
             fs = os.statvfs(self.directory)

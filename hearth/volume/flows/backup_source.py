@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING
 from hearth import errors
 from hearth.backup import restore
 from hearth.backup.drivers.base import BackupRepository
-from hearth.db import backups, restores, statuses
+from hearth.db import backups, restores, statuses, volumes
 from hearth.db.session import Database
 from hearth.image import progress
+from hearth.notifications import events
 from hearth.volume.drivers import base
 from hearth.volume.flows import image_source
 
@@ -74,6 +75,7 @@ def create_volume(
             raise errors.SourceNotAvailable(
                 kind="Backup", source_id=backup_id, status=backup.status
             )
+        _notify(session, backup_id, volume.id, events.BACKUP_RESTORE.start)
     watch = image_source.VolumeWatch(db, volume.id)
     store = repository()
 
@@ -90,6 +92,20 @@ def create_volume(
         _grow(path, volume.size_bytes)
 
     return driver.copy_image_to_volume(volume, write)
+
+
+def release_made(session: Session, backup_id: str, volume_id: str) -> None:
+    """The volume holds the backup's data: the backup is free again, and
+    ``backup.restore.end`` is queued with that change (as the backup service's restores
+    send it)."""
+    if restores.release(session, backup_id, volume_id):
+        _notify(session, backup_id, volume_id, events.BACKUP_RESTORE.end)
+
+
+def _notify(session: Session, backup_id: str, volume_id: str, event: events.Event) -> None:
+    volume = volumes.get(session, volume_id)
+    backup = backups.get(session, backup_id)
+    events.emit_backup(session, backup, event, host=volume.host or "volume")
 
 
 def _grow(path: Path, size: int) -> None:

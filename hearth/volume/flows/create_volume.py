@@ -27,11 +27,11 @@ from taskflow.types import failure as ft
 
 from hearth import errors, notifications
 from hearth.context import RequestContext
-from hearth.db import backends, models, restores, statuses, volumes
+from hearth.db import backends, models, statuses, volumes
 from hearth.db.session import Database
 from hearth.volume import failed_create, scheduling
 from hearth.volume.drivers import base
-from hearth.volume.flows import engine, sources, task_pool
+from hearth.volume.flows import backup_source, engine, sources, task_pool
 
 LOG = logging.getLogger(__name__)
 ACTION = "volume:create"
@@ -382,7 +382,7 @@ class CreateVolumeFromSpecTask(HearthTask):
         with self.db.transaction() as session:
             volumes.update(session, volume.id, **fields)
             if volume_spec.backup_id is not None:  # made: the backup is free again
-                restores.release(session, volume_spec.backup_id, volume.id)
+                backup_source.release_made(session, volume_spec.backup_id, volume.id)
 
 
 class CreateVolumeOnFinishTask(NotifyVolumeActionTask):

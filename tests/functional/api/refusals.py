@@ -27,6 +27,7 @@ TABLES = (
     models.Image,
     models.UserMessage,
     models.IdempotencyKey,
+    models.Backup,
 )
 BUSY_VOLUMES = frozenset(
     {
@@ -34,6 +35,8 @@ BUSY_VOLUMES = frozenset(
         statuses.VolumeStatus.DOWNLOADING,
         statuses.VolumeStatus.EXTENDING,
         statuses.VolumeStatus.DELETING,
+        statuses.VolumeStatus.BACKING_UP,
+        statuses.VolumeStatus.RESTORING_BACKUP,
     }
 )
 BUSY_SNAPSHOTS = frozenset({statuses.SnapshotStatus.CREATING, statuses.SnapshotStatus.DELETING})
