@@ -24,6 +24,7 @@ from fastapi.routing import APIRoute
 
 from hearth import config
 from hearth.api import (
+    attachments,
     auth,
     calls,
     dashboard,
@@ -49,6 +50,7 @@ RESOURCE_ROUTERS: tuple[APIRouter, ...] = (
     types.router,
     messages.router,
     limits.router,
+    attachments.router,
 )
 
 

@@ -58,6 +58,9 @@ GROUP_SNAPSHOTS = Version(3, 14)
 VOLUME_DETAIL_PROVIDER_ID = Version(3, 21)
 SNAPSHOT_LIST_METADATA_FILTER = Version(3, 22)
 SNAPSHOT_SORT_BY_NAME = Version(3, 30)
+NEW_ATTACH = Version(3, 27)
+"""The attachments API (``/attachments``); its ``os-complete`` (3.44 in Cinder) and
+``mode`` (3.54) are served from 3.27 while ``MAX`` is below them."""
 
 
 def negotiate(header: str | None) -> Version:

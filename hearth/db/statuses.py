@@ -14,6 +14,10 @@ class VolumeStatus(StrEnum):
     ERROR = "error"
     ERROR_DELETING = "error_deleting"
     ERROR_EXTENDING = "error_extending"
+    RESERVED = "reserved"
+    ATTACHING = "attaching"
+    IN_USE = "in-use"
+    DETACHING = "detaching"
 
 
 class SnapshotStatus(StrEnum):
@@ -24,6 +28,22 @@ class SnapshotStatus(StrEnum):
     DELETING = "deleting"
     ERROR = "error"
     ERROR_DELETING = "error_deleting"
+
+
+class AttachStatus(StrEnum):
+    """Where an attachment (and a volume's ``attach_status``) is: Cinder's attach statuses."""
+
+    RESERVED = "reserved"
+    """Made without a connector (``POST /attachments``, ``os-reserve``): nothing exported."""
+    ATTACHING = "attaching"
+    """A connector was given: the export is being made, or made and not yet completed."""
+    ATTACHED = "attached"
+    DETACHING = "detaching"
+    """Its export is being removed."""
+    DETACHED = "detached"
+    """A volume's ``attach_status`` with no attachment (attachments are deleted)."""
+    ERROR_ATTACHING = "error_attaching"
+    ERROR_DETACHING = "error_detaching"
 
 
 class ImageStatus(StrEnum):
@@ -61,4 +81,15 @@ VOLUME_DELETABLE = frozenset(
 )
 SNAPSHOT_DELETABLE = frozenset(
     {SnapshotStatus.AVAILABLE, SnapshotStatus.ERROR, SnapshotStatus.ERROR_DELETING}
+)
+# Statuses a volume passes through while attached; its attachments decide which
+# (``service.attaching``): outside them (``error``, ``extending``) no attach begins.
+VOLUME_ATTACH_STATES = frozenset(
+    {
+        VolumeStatus.AVAILABLE,
+        VolumeStatus.RESERVED,
+        VolumeStatus.ATTACHING,
+        VolumeStatus.IN_USE,
+        VolumeStatus.DETACHING,
+    }
 )

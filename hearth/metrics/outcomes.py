@@ -29,6 +29,8 @@ OPERATION_OF_EVENT = {
     "volume.resize": "volume_extend",
     "snapshot.create": "snapshot_create",
     "snapshot.delete": "snapshot_delete",
+    "volume.attach": "attach",
+    "volume.detach": "detach",
 }
 """The ``operation`` label of each reported operation (``events.OPERATIONS``)."""
 OUTCOME_OF_PHASE = {"end": "success", "error": "error"}

@@ -77,7 +77,18 @@ VOLUME_RESIZE = Operation("volume", "resize")
 """An extend (OpenStack's consumers know it as a resize)."""
 SNAPSHOT_CREATE = Operation("snapshot", "create")
 SNAPSHOT_DELETE = Operation("snapshot", "delete")
-OPERATIONS = (VOLUME_CREATE, VOLUME_DELETE, VOLUME_RESIZE, SNAPSHOT_CREATE, SNAPSHOT_DELETE)
+VOLUME_ATTACH = Operation("volume", "attach")
+"""An attachment's export: ``start`` when a connector is given, ``end`` at os-complete."""
+VOLUME_DETACH = Operation("volume", "detach")
+OPERATIONS = (
+    VOLUME_CREATE,
+    VOLUME_DELETE,
+    VOLUME_RESIZE,
+    SNAPSHOT_CREATE,
+    SNAPSHOT_DELETE,
+    VOLUME_ATTACH,
+    VOLUME_DETACH,
+)
 """Every reported operation."""
 IMAGE_CACHE_EVENTS = frozenset(
     {"image_volume_cache.hit", "image_volume_cache.miss", "image_volume_cache.evict"}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from hearth import config, errors
 from hearth.context import RequestContext
-from hearth.db import backends, models, snapshots, statuses, volume_types, volumes
+from hearth.db import attachments, backends, models, snapshots, statuses, volume_types, volumes
 from hearth.image import info
 from hearth.service import fields, image_requests
 from hearth.volume import scheduling
@@ -105,6 +105,8 @@ def begin_volume_delete(session: Session, context: RequestContext, volume_id: st
     count = snapshots.count_for_volume(session, volume_id)
     if count:
         raise errors.VolumeHasSnapshots(volume_id=volume_id, count=count)
+    if attachments.count_for_volume(session, volume_id):
+        raise errors.Conflict(reason=f"Cannot delete volume {volume_id}: it has attachments.")
     if volume.host is None:
         volumes.delete(session, volume_id)
         return None

@@ -1,0 +1,225 @@
+"""The attachments API (3.27+) over HTTP on the file backend with ``local`` connections: the
+status machine, each refused transition (a clear 4xx that changes nothing), the volume
+view's attachments and the notifications."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+import pytest
+
+from hearth.api import versions
+from tests.functional.api.conftest import Api
+
+V = {versions.HEADER: "volume 3.27"}
+CONNECTOR = {"host": "compute-1", "platform": "x86_64", "os_type": "linux", "multipath": False}
+SERVER = "8a7b7f4e-54a1-4bf3-8e39-6ce4d4d1d0a1"
+
+
+def _attach(client: httpx.Client, volume_id: str, **fields: Any) -> httpx.Response:
+    body = {"attachment": {"volume_uuid": volume_id, **fields}}
+    return client.post("/v3/attachments", json=body, headers=V)
+
+
+def _state(api: Api, client: httpx.Client, volume_id: str) -> tuple[str, list[Any]]:
+    volume = client.get(f"/v3/volumes/{volume_id}", headers=V).json()["volume"]
+    found = client.get(f"/v3/attachments?volume_id={volume_id}", headers=V).json()
+    return volume["status"], sorted(a["status"] for a in found["attachments"])
+
+
+def _events(api: Api) -> list[str]:
+    memory = api.hearth.services.memory_notifications
+    assert memory is not None
+    return [n.event_type for n in memory.received() if ".attach." in n.event_type
+            or ".detach." in n.event_type]  # fmt: skip
+
+
+def test_reserve_update_complete_delete_walks_the_volume_through_cinders_statuses(
+    api: Api, alice: httpx.Client
+) -> None:
+    volume = api.created(alice)
+
+    reserved = _attach(alice, volume["id"], instance_uuid=SERVER)
+    assert reserved.status_code == 200, reserved.text
+    attachment = reserved.json()["attachment"]
+    assert attachment["status"] == "reserved"
+    assert attachment["connection_info"] is None
+    assert _state(api, alice, volume["id"]) == ("reserved", ["reserved"])
+
+    updated = alice.put(
+        f"/v3/attachments/{attachment['id']}", json={"attachment": {"connector": CONNECTOR}},
+        headers=V,
+    )  # fmt: skip
+    assert updated.status_code == 200, updated.text
+    info = updated.json()["attachment"]["connection_info"]
+    assert info["driver_volume_type"] == "local"
+    assert info["data"]["device_path"] == str(api.hearth.volume_path(volume["id"]))
+    assert info["data"]["access_mode"] == "rw"
+    assert _state(api, alice, volume["id"]) == ("attaching", ["attaching"])
+
+    completed = alice.post(
+        f"/v3/attachments/{attachment['id']}/action", json={"os-complete": {}}, headers=V
+    )
+    assert completed.status_code == 204, completed.text
+    assert _state(api, alice, volume["id"]) == ("in-use", ["attached"])
+    shown = alice.get(f"/v3/volumes/{volume['id']}").json()["volume"]
+    [entry] = shown["attachments"]
+    assert entry["attachment_id"] == attachment["id"]
+    assert entry["server_id"] == SERVER
+    assert entry["host_name"] == "compute-1"
+
+    deleted = alice.delete(f"/v3/attachments/{attachment['id']}", headers=V)
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json() == {"attachments": []}
+    assert _state(api, alice, volume["id"]) == ("available", [])
+    assert alice.get(f"/v3/attachments/{attachment['id']}", headers=V).status_code == 404
+    assert _events(api) == [
+        "volume.attach.start", "volume.attach.end", "volume.detach.start", "volume.detach.end",
+    ]  # fmt: skip
+
+
+def test_bytes_written_through_a_local_connection_are_the_volume_files(
+    api: Api, alice: httpx.Client
+) -> None:
+    volume = api.created(alice)
+    made = _attach(alice, volume["id"], connector=CONNECTOR)
+    path = made.json()["attachment"]["connection_info"]["data"]["device_path"]
+
+    with open(path, "r+b") as device:
+        device.seek(4096)
+        device.write(b"hearth" * 10)
+
+    with open(api.hearth.volume_path(volume["id"]), "rb") as stored:
+        stored.seek(4096)
+        assert stored.read(60) == b"hearth" * 10
+    assert os.path.getsize(path) == 1 << 30
+
+
+def test_a_create_with_a_connector_exports_at_once(api: Api, alice: httpx.Client) -> None:
+    volume = api.created(alice)
+
+    made = _attach(alice, volume["id"], connector=CONNECTOR, mode="ro")
+
+    assert made.status_code == 200, made.text
+    attachment = made.json()["attachment"]
+    assert attachment["status"] == "attaching"
+    assert attachment["attach_mode"] == "ro"
+    assert attachment["connection_info"]["data"]["access_mode"] == "ro"
+
+
+def _refused_and_unchanged(
+    api: Api, client: httpx.Client, volume_id: str, response: httpx.Response, status: int
+) -> None:
+    before = _state(api, client, volume_id)
+    assert response.status_code == status, response.text
+    [(kind, error)] = response.json().items()
+    assert error["code"] == status and error["message"]
+    assert _state(api, client, volume_id) == before
+
+
+def test_every_refused_transition_is_a_clear_error_that_changes_nothing(
+    api: Api, alice: httpx.Client
+) -> None:
+    volume = api.created(alice)
+    reserved = _attach(alice, volume["id"]).json()["attachment"]
+    url = f"/v3/attachments/{reserved['id']}"
+
+    complete_unexported = alice.post(f"{url}/action", json={"os-complete": {}}, headers=V)
+    _refused_and_unchanged(api, alice, volume["id"], complete_unexported, 409)
+    assert "reserved" in complete_unexported.json()["conflictingRequest"]["message"]
+    second = _attach(alice, volume["id"])
+    _refused_and_unchanged(api, alice, volume["id"], second, 409)
+    delete_reserved = alice.delete(f"/v3/volumes/{volume['id']}")
+    _refused_and_unchanged(api, alice, volume["id"], delete_reserved, 409)
+    no_connector = alice.put(url, json={"attachment": {}}, headers=V)
+    _refused_and_unchanged(api, alice, volume["id"], no_connector, 400)
+    bad_connector = alice.put(url, json={"attachment": {"connector": "host"}}, headers=V)
+    _refused_and_unchanged(api, alice, volume["id"], bad_connector, 400)
+    bad_initiator = alice.put(url, json={"attachment": {"connector": {"initiator": 7}}}, headers=V)
+    _refused_and_unchanged(api, alice, volume["id"], bad_initiator, 400)
+    assert "connector.initiator" in bad_initiator.text
+    bad_mode = alice.put(url, json={"attachment": {"connector": {}, "mode": "rx"}}, headers=V)
+    _refused_and_unchanged(api, alice, volume["id"], bad_mode, 400)
+    unknown_action = alice.post(f"{url}/action", json={"os-explode": {}}, headers=V)
+    _refused_and_unchanged(api, alice, volume["id"], unknown_action, 400)
+
+    alice.put(url, json={"attachment": {"connector": CONNECTOR}}, headers=V)
+    alice.post(f"{url}/action", json={"os-complete": {}}, headers=V)
+    update_attached = alice.put(url, json={"attachment": {"connector": CONNECTOR}}, headers=V)
+    _refused_and_unchanged(api, alice, volume["id"], update_attached, 409)
+    delete_in_use = alice.delete(f"/v3/volumes/{volume['id']}")
+    _refused_and_unchanged(api, alice, volume["id"], delete_in_use, 409)
+    extend_in_use = alice.post(
+        f"/v3/volumes/{volume['id']}/action", json={"os-extend": {"new_size": 2}}
+    )
+    _refused_and_unchanged(api, alice, volume["id"], extend_in_use, 409)
+    snapshot_in_use = alice.post("/v3/snapshots", json={"snapshot": {"volume_id": volume["id"]}})
+    _refused_and_unchanged(api, alice, volume["id"], snapshot_in_use, 409)
+    assert _state(api, alice, volume["id"]) == ("in-use", ["attached"])
+    again = alice.post(f"{url}/action", json={"os-complete": {}}, headers=V)
+    assert again.status_code == 204  # completing twice changes nothing
+
+
+def test_requests_that_name_nothing_valid_are_refused(
+    api: Api, alice: httpx.Client, bob: httpx.Client
+) -> None:
+    volume = api.created(alice)
+    attachment = _attach(alice, volume["id"]).json()["attachment"]
+
+    assert _attach(alice, "no-such-volume").status_code == 404
+    missing = alice.post("/v3/attachments", json={"attachment": {}}, headers=V)
+    assert missing.status_code == 400 and "volume_uuid" in missing.text
+    assert _attach(bob, volume["id"]).status_code == 404
+    assert bob.get(f"/v3/attachments/{attachment['id']}", headers=V).status_code == 404
+    assert bob.delete(f"/v3/attachments/{attachment['id']}", headers=V).status_code == 404
+    assert bob.get("/v3/attachments", headers=V).json() == {"attachments": []}
+    assert alice.get("/v3/attachments").status_code == 404  # 3.0: no such route
+    long_instance = _attach(alice, volume["id"], instance_uuid="x" * 300)
+    assert long_instance.status_code in (400, 409)
+    assert _state(api, alice, volume["id"]) == ("reserved", ["reserved"])
+
+
+def test_deleting_a_reserved_attachment_makes_the_volume_available_again(
+    api: Api, alice: httpx.Client
+) -> None:
+    volume = api.created(alice)
+    attachment = _attach(alice, volume["id"]).json()["attachment"]
+
+    deleted = alice.delete(f"/v3/attachments/{attachment['id']}", headers=V)
+
+    assert deleted.status_code == 200
+    assert _state(api, alice, volume["id"]) == ("available", [])
+    assert alice.delete(f"/v3/volumes/{volume['id']}").status_code == 202
+
+
+@pytest.fixture
+def multiattach_type(admin: httpx.Client) -> str:
+    made = admin.post(
+        "/v3/types",
+        json={"volume_type": {"name": "shared", "extra_specs": {"multiattach": "<is> True"}}},
+    )
+    assert made.status_code == 200, made.text
+    return str(made.json()["volume_type"]["name"])
+
+
+def test_a_multiattach_volume_stays_in_use_until_its_last_attachment_goes(
+    api: Api, alice: httpx.Client, multiattach_type: str
+) -> None:
+    volume = api.created(alice, volume_type=multiattach_type)
+    assert alice.get(f"/v3/volumes/{volume['id']}").json()["volume"]["multiattach"] is True
+    ids = []
+    for host in ("compute-1", "compute-2"):
+        made = _attach(alice, volume["id"], connector={**CONNECTOR, "host": host})
+        assert made.status_code == 200, made.text
+        ids.append(made.json()["attachment"]["id"])
+        alice.post(f"/v3/attachments/{ids[-1]}/action", json={"os-complete": {}}, headers=V)
+    assert _state(api, alice, volume["id"]) == ("in-use", ["attached", "attached"])
+
+    first = alice.delete(f"/v3/attachments/{ids[0]}", headers=V)
+
+    assert [a["id"] for a in first.json()["attachments"]] == [ids[1]]
+    assert _state(api, alice, volume["id"]) == ("in-use", ["attached"])
+    alice.delete(f"/v3/attachments/{ids[1]}", headers=V)
+    assert _state(api, alice, volume["id"]) == ("available", [])
