@@ -5,6 +5,7 @@ view's attachments and the notifications."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -109,14 +110,21 @@ def test_a_create_with_a_connector_exports_at_once(api: Api, alice: httpx.Client
     assert attachment["connection_info"]["data"]["access_mode"] == "ro"
 
 
-def _refused_and_unchanged(
-    api: Api, client: httpx.Client, volume_id: str, response: httpx.Response, status: int
-) -> None:
+def _refused(
+    api: Api,
+    client: httpx.Client,
+    volume_id: str,
+    request: Callable[[], httpx.Response],
+    status: int,
+) -> httpx.Response:
+    """Send ``request``; it must be refused with ``status`` and change nothing."""
     before = _state(api, client, volume_id)
+    response = request()
     assert response.status_code == status, response.text
-    [(kind, error)] = response.json().items()
+    [error] = response.json().values()
     assert error["code"] == status and error["message"]
     assert _state(api, client, volume_id) == before
+    return response
 
 
 def test_every_refused_transition_is_a_clear_error_that_changes_nothing(
@@ -126,37 +134,75 @@ def test_every_refused_transition_is_a_clear_error_that_changes_nothing(
     reserved = _attach(alice, volume["id"]).json()["attachment"]
     url = f"/v3/attachments/{reserved['id']}"
 
-    complete_unexported = alice.post(f"{url}/action", json={"os-complete": {}}, headers=V)
-    _refused_and_unchanged(api, alice, volume["id"], complete_unexported, 409)
+    complete_unexported = _refused(
+        api,
+        alice,
+        volume["id"],
+        lambda: alice.post(f"{url}/action", json={"os-complete": {}}, headers=V),
+        409,
+    )
     assert "reserved" in complete_unexported.json()["conflictingRequest"]["message"]
-    second = _attach(alice, volume["id"])
-    _refused_and_unchanged(api, alice, volume["id"], second, 409)
-    delete_reserved = alice.delete(f"/v3/volumes/{volume['id']}")
-    _refused_and_unchanged(api, alice, volume["id"], delete_reserved, 409)
-    no_connector = alice.put(url, json={"attachment": {}}, headers=V)
-    _refused_and_unchanged(api, alice, volume["id"], no_connector, 400)
-    bad_connector = alice.put(url, json={"attachment": {"connector": "host"}}, headers=V)
-    _refused_and_unchanged(api, alice, volume["id"], bad_connector, 400)
-    bad_initiator = alice.put(url, json={"attachment": {"connector": {"initiator": 7}}}, headers=V)
-    _refused_and_unchanged(api, alice, volume["id"], bad_initiator, 400)
+    _refused(api, alice, volume["id"], lambda: _attach(alice, volume["id"]), 409)
+    _refused(api, alice, volume["id"], lambda: alice.delete(f"/v3/volumes/{volume['id']}"), 409)
+    _refused(
+        api, alice, volume["id"], lambda: alice.put(url, json={"attachment": {}}, headers=V), 400
+    )
+    _refused(
+        api,
+        alice,
+        volume["id"],
+        lambda: alice.put(url, json={"attachment": {"connector": "host"}}, headers=V),
+        400,
+    )
+    bad_initiator = _refused(
+        api,
+        alice,
+        volume["id"],
+        lambda: alice.put(url, json={"attachment": {"connector": {"initiator": 7}}}, headers=V),
+        400,
+    )
     assert "connector.initiator" in bad_initiator.text
-    bad_mode = alice.put(url, json={"attachment": {"connector": {}, "mode": "rx"}}, headers=V)
-    _refused_and_unchanged(api, alice, volume["id"], bad_mode, 400)
-    unknown_action = alice.post(f"{url}/action", json={"os-explode": {}}, headers=V)
-    _refused_and_unchanged(api, alice, volume["id"], unknown_action, 400)
+    _refused(
+        api,
+        alice,
+        volume["id"],
+        lambda: alice.put(url, json={"attachment": {"connector": {}, "mode": "rx"}}, headers=V),
+        400,
+    )
+    _refused(
+        api,
+        alice,
+        volume["id"],
+        lambda: alice.post(f"{url}/action", json={"os-explode": {}}, headers=V),
+        400,
+    )
 
     alice.put(url, json={"attachment": {"connector": CONNECTOR}}, headers=V)
     alice.post(f"{url}/action", json={"os-complete": {}}, headers=V)
-    update_attached = alice.put(url, json={"attachment": {"connector": CONNECTOR}}, headers=V)
-    _refused_and_unchanged(api, alice, volume["id"], update_attached, 409)
-    delete_in_use = alice.delete(f"/v3/volumes/{volume['id']}")
-    _refused_and_unchanged(api, alice, volume["id"], delete_in_use, 409)
-    extend_in_use = alice.post(
-        f"/v3/volumes/{volume['id']}/action", json={"os-extend": {"new_size": 2}}
+    _refused(
+        api,
+        alice,
+        volume["id"],
+        lambda: alice.put(url, json={"attachment": {"connector": CONNECTOR}}, headers=V),
+        409,
     )
-    _refused_and_unchanged(api, alice, volume["id"], extend_in_use, 409)
-    snapshot_in_use = alice.post("/v3/snapshots", json={"snapshot": {"volume_id": volume["id"]}})
-    _refused_and_unchanged(api, alice, volume["id"], snapshot_in_use, 409)
+    _refused(api, alice, volume["id"], lambda: alice.delete(f"/v3/volumes/{volume['id']}"), 409)
+    _refused(
+        api,
+        alice,
+        volume["id"],
+        lambda: alice.post(
+            f"/v3/volumes/{volume['id']}/action", json={"os-extend": {"new_size": 2}}
+        ),
+        409,
+    )
+    _refused(
+        api,
+        alice,
+        volume["id"],
+        lambda: alice.post("/v3/snapshots", json={"snapshot": {"volume_id": volume["id"]}}),
+        409,
+    )
     assert _state(api, alice, volume["id"]) == ("in-use", ["attached"])
     again = alice.post(f"{url}/action", json={"os-complete": {}}, headers=V)
     assert again.status_code == 204  # completing twice changes nothing
