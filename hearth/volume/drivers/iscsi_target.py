@@ -77,14 +77,11 @@ class TgtTarget:
             self._spawn()
 
     def stop(self) -> None:
-        """Stop the tgtd this object started (a system tgtd is left alone)."""
+        """Stop the tgtd this object started (a system tgtd is left alone). SIGKILL: tgtd
+        ignores SIGTERM, and it keeps nothing that a kill could lose."""
         if self._daemon is not None and self._daemon.poll() is None:
-            self._daemon.terminate()
-            try:
-                self._daemon.wait(5)
-            except subprocess.TimeoutExpired:
-                self._daemon.kill()
-                self._daemon.wait()
+            self._daemon.kill()
+            self._daemon.wait()
         self._daemon = None
 
     def export(

@@ -1,0 +1,157 @@
+"""Attachments over a real iSCSI target: Hearth's file backend exports through a real tgtd,
+and user-space initiators (qemu-io's iSCSI driver, libiscsi's iscsi-inq) connect with the
+connection_info the API returned, as os-brick would: the bytes reach the volume's file,
+and the target refuses a wrong CHAP secret, another initiator and a detached attachment.
+Then tgtd and the manager die and the exports come back from the database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from hearth.api import versions
+from tests.functional.api.conftest import Api, start_api
+from tests.tgt import INITIATOR, OTHER_INITIATOR, Tgtd, inquiry, qemu_io, tgtd
+
+__all__ = ["tgtd"]  # fixture, imported for pytest
+
+V = {versions.HEADER: "volume 3.27"}
+CONNECTOR = {
+    "initiator": INITIATOR,
+    "host": "compute-1",
+    "ip": "127.0.0.1",
+    "platform": "x86_64",
+    "os_type": "linux",
+    "multipath": False,
+}
+ISCSI_KEYS = {
+    "target_discovered", "target_portal", "target_portals", "target_iqn", "target_iqns",
+    "target_lun", "target_luns", "auth_method", "auth_username", "auth_password",
+    "volume_id", "encrypted", "qos_specs", "access_mode", "discard",
+}  # fmt: skip
+
+
+def _attached(api: Api, client: httpx.Client, **fields: Any) -> tuple[str, dict[str, Any]]:
+    volume = api.created(client)
+    made = client.post(
+        "/v3/attachments",
+        json={"attachment": {"volume_uuid": volume["id"], "connector": CONNECTOR, **fields}},
+        headers=V,
+    )
+    assert made.status_code == 200, made.text
+    attachment = made.json()["attachment"]
+    done = client.post(
+        f"/v3/attachments/{attachment['id']}/action", json={"os-complete": {}}, headers=V
+    )
+    assert done.status_code == 204, done.text
+    return volume["id"], attachment
+
+
+def test_a_pattern_written_through_the_iscsi_export_is_in_the_volume_file(
+    tmp_path: Path, tgtd: Tgtd
+) -> None:
+    with start_api(tmp_path, backends={"local": tgtd.backend()}) as api, api.client("p") as alice:
+        volume_id, attachment = _attached(api, alice)
+        info = attachment["connection_info"]
+        assert info["driver_volume_type"] == "iscsi"
+        assert set(info["data"]) == ISCSI_KEYS
+        assert info["data"]["target_portal"] == f"127.0.0.1:{tgtd.port}"
+        assert info["data"]["target_lun"] == 1
+        assert info["data"]["auth_method"] == "CHAP"
+        assert info["data"]["volume_id"] == volume_id
+
+        wrote = qemu_io(info, "write -P 0xa5 1M 256k", "read -P 0xa5 1M 256k")
+
+        assert wrote.returncode == 0, wrote.stderr
+        assert "read 262144/262144 bytes" in wrote.stdout
+        with open(api.hearth.volume_path(volume_id), "rb") as stored:
+            stored.seek(1 << 20)
+            assert stored.read(256 << 10) == b"\xa5" * (256 << 10)
+            stored.seek((1 << 20) + (256 << 10))
+            assert stored.read(4096) == b"\0" * 4096
+
+
+def test_the_target_refuses_a_wrong_secret_another_initiator_and_a_detached_attachment(
+    tmp_path: Path, tgtd: Tgtd
+) -> None:
+    with start_api(tmp_path, backends={"local": tgtd.backend()}) as api, api.client("p") as alice:
+        _, attachment = _attached(api, alice)
+        info = attachment["connection_info"]
+        assert inquiry(info).returncode == 0
+
+        wrong_secret = inquiry(info, password="not-the-secret")
+        other = inquiry(info, initiator=OTHER_INITIATOR)
+        assert wrong_secret.returncode != 0 and "Authentication failure" in wrong_secret.stderr
+        assert other.returncode != 0
+
+        assert alice.delete(f"/v3/attachments/{attachment['id']}", headers=V).status_code == 200
+        detached = inquiry(info)
+        assert detached.returncode != 0
+        assert info["data"]["target_iqn"] not in tgtd.targets()
+        assert "hearth" not in tgtd.targets()  # its CHAP account went with it
+
+
+def test_two_attachments_get_their_own_targets_and_secrets(tmp_path: Path, tgtd: Tgtd) -> None:
+    with start_api(tmp_path, backends={"local": tgtd.backend()}) as api, api.client("p") as alice:
+        _, first = _attached(api, alice)
+        _, second = _attached(api, alice)
+        one, two = first["connection_info"]["data"], second["connection_info"]["data"]
+
+        assert one["target_iqn"] != two["target_iqn"]
+        assert one["auth_password"] != two["auth_password"]
+        swapped = {
+            "data": {
+                **one,
+                "auth_username": two["auth_username"],
+                "auth_password": two["auth_password"],
+            }
+        }
+        assert inquiry(swapped).returncode != 0
+
+
+def test_exports_come_back_with_the_same_connection_info_after_tgtd_and_the_manager_die(
+    tmp_path: Path, tgtd: Tgtd
+) -> None:
+    backend = {"local": tgtd.backend()}
+    with start_api(tmp_path, backends=backend) as api, api.client("p") as alice:
+        volume_id, attachment = _attached(api, alice)
+        info = attachment["connection_info"]
+        assert qemu_io(info, "write -P 0x3c 0 64k").returncode == 0
+    tgtd.kill()  # with the manager stopped: every target is gone
+    restarted = Tgtd(tmp_path / "tgtd-2.log", port=tgtd.port, control_port=tgtd.control_port)
+    try:
+        assert info["data"]["target_iqn"] not in restarted.targets()
+        with start_api(tmp_path, backends=backend) as api, api.client("p") as alice:
+            shown = alice.get(f"/v3/attachments/{attachment['id']}", headers=V).json()
+            assert shown["attachment"]["connection_info"] == info
+            assert info["data"]["target_iqn"] in restarted.targets()
+            read = qemu_io(info, "read -P 0x3c 0 64k")
+            assert read.returncode == 0, read.stderr
+
+            assert alice.delete(f"/v3/attachments/{attachment['id']}", headers=V).status_code == 200
+            assert info["data"]["target_iqn"] not in restarted.targets()
+            assert alice.get(f"/v3/volumes/{volume_id}").json()["volume"]["status"] == "available"
+    finally:
+        restarted.kill()
+
+
+def test_a_manager_that_supervises_tgtd_starts_it_and_starts_it_again_when_it_died(
+    tmp_path: Path, tgtd: Tgtd
+) -> None:
+    tgtd.kill()  # only its ports are used: the manager runs its own tgtd there
+    backend = {"local": {**tgtd.backend(), "target_supervise": True}}
+    with start_api(tmp_path, backends=backend) as api, api.client("p") as alice:
+        _, attachment = _attached(api, alice)
+        info = attachment["connection_info"]
+        assert inquiry(info).returncode == 0
+        target = api.hearth.services.managers["local"].driver.target  # type: ignore[attr-defined]
+        target._daemon.kill()
+        target._daemon.wait()
+        assert inquiry(info).returncode != 0
+
+        api.hearth.services.managers["local"].reconcile()
+
+        assert inquiry(info).returncode == 0
