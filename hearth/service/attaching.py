@@ -54,7 +54,7 @@ def create(
     fields.reference("volume_uuid", volume_id, reason="a volume id is required")
     volume = volumes.get_for_update(session, volume_id, project_id=context.visible_project)
     instance = _optional_text("instance_uuid", instance_uuid)
-    access_mode = _mode(mode)
+    access_mode = mode_of(mode)
     checked = _connector(connector) if connector is not None else None
     existing = attachments.for_volume(session, volume.id)
     if volume.status not in _ATTACHABLE or volume.host is None:
@@ -92,7 +92,7 @@ def update(
     if connector is None:
         raise errors.InvalidInput(field="connector", reason="a connector object is required")
     checked = _connector(connector)
-    access_mode = _mode(mode) if mode is not None else None
+    access_mode = mode_of(mode) if mode is not None else None
     if attachment.status not in (AttachStatus.RESERVED, AttachStatus.ERROR_ATTACHING):
         raise _refused("update", attachment)
     if access_mode is not None:
@@ -179,7 +179,8 @@ def _refused(action: str, row: models.Volume | models.Attachment) -> errors.Inva
     return errors.InvalidStatus(action=action, kind=kind, resource_id=row.id, status=row.status)
 
 
-def _mode(value: Any) -> str:
+def mode_of(value: Any) -> str:
+    """An attach mode: ``rw`` (the default) or ``ro``."""
     if value is None:
         return "rw"
     if value not in MODES:

@@ -36,15 +36,23 @@ class AttachmentOperations:
         instance_uuid: Any = None,
         connector: Any = None,
         mode: Any = None,
+        legacy: bool = False,
         context: RequestContext | None = None,
         timeout: float | None = None,
     ) -> models.Attachment:
         """Reserve a volume for a consumer; with its ``connector``, also export it and
-        return the attachment with its ``connection_info``."""
+        return the attachment with its ``connection_info``. ``legacy``: made by the older
+        volume actions (``os-reserve``, ``os-initialize_connection``)."""
         ctx = context or self.context
         with self.services.db.transaction() as session:
             attachment = attaching.create(
-                session, ctx, volume_id, instance_uuid=instance_uuid, connector=connector, mode=mode
+                session,
+                ctx,
+                volume_id,
+                instance_uuid=instance_uuid,
+                connector=connector,
+                mode=mode,
+                legacy=legacy,
             )
         if connector is not None:
             self._export(ctx, attachment, timeout)
@@ -93,7 +101,7 @@ class AttachmentOperations:
             host = attaching.begin_delete(session, ctx, attachment_id)
         if host is not None:
             self.services.volume_api.unexport_attachment(ctx, host, attachment_id)
-            self._wait_for(attachment_id, _gone_or_failed_detach, timeout)
+            self._wait_for(attachment_id, gone_or_failed_detach, timeout)
             found = self._find_attachment(attachment_id)
             if found is not None and found.status == statuses.AttachStatus.ERROR_DETACHING:
                 raise errors.ExportFailed(reason=found.last_error or "unknown")
@@ -131,7 +139,7 @@ class AttachmentOperations:
         self, ctx: RequestContext, attachment: models.Attachment, timeout: float | None
     ) -> None:
         self.services.volume_api.export_attachment(ctx, attachment.host, attachment.id)
-        self._wait_for(attachment.id, _exported_or_failed, timeout)
+        self._wait_for(attachment.id, exported_or_failed, timeout)
         found = self._find_attachment(attachment.id)
         if found is not None and found.status == statuses.AttachStatus.ERROR_ATTACHING:
             raise errors.ExportFailed(reason=found.last_error or "unknown")
@@ -157,7 +165,8 @@ class AttachmentOperations:
             return attachments.find(session, attachment_id)
 
 
-def _exported_or_failed(found: models.Attachment | None) -> bool:
+def exported_or_failed(found: models.Attachment | None) -> bool:
+    """An export has ended: connection_info stored, or the export failed (or gone)."""
     return (
         found is None
         or found.connection_info is not None
@@ -165,5 +174,6 @@ def _exported_or_failed(found: models.Attachment | None) -> bool:
     )
 
 
-def _gone_or_failed_detach(found: models.Attachment | None) -> bool:
+def gone_or_failed_detach(found: models.Attachment | None) -> bool:
+    """A detach has ended: the attachment is gone, or its unexport failed."""
     return found is None or found.status != statuses.AttachStatus.DETACHING

@@ -27,9 +27,9 @@ from hearth.context import RequestContext
 from hearth.db import models, snapshots, statuses, volumes
 from hearth.db.rows import Page
 from hearth.service import (
-    attachment_ops,
     catalog,
     idempotency,
+    legacy_attach,
     maintenance,
     names,
     requests,
@@ -40,7 +40,7 @@ from hearth.service import (
 from hearth.volume import failed_create, scheduling
 
 
-class Hearth(catalog.Catalog, attachment_ops.AttachmentOperations):
+class Hearth(catalog.Catalog, legacy_attach.LegacyAttachOperations):
     """Hearth in one process, on the settings it was opened with."""
 
     def __init__(self, services: wiring.Services, context: RequestContext) -> None:

@@ -155,3 +155,27 @@ def test_a_manager_that_supervises_tgtd_starts_it_and_starts_it_again_when_it_di
         api.hearth.services.managers["local"].reconcile()
 
         assert inquiry(info).returncode == 0
+
+
+def test_the_older_actions_export_over_iscsi_and_terminate_removes_the_target(
+    tmp_path: Path, tgtd: Tgtd
+) -> None:
+    with start_api(tmp_path, backends={"local": tgtd.backend()}) as api, api.client("p") as alice:
+        vid = api.created(alice)["id"]
+        act = f"/v3/volumes/{vid}/action"
+        assert alice.post(act, json={"os-reserve": None}).status_code == 202
+        answer = alice.post(act, json={"os-initialize_connection": {"connector": CONNECTOR}})
+        assert answer.status_code == 200, answer.text
+        info = answer.json()["connection_info"]
+        assert info["driver_volume_type"] == "iscsi"
+        assert qemu_io(info, "write -P 0x5a 0 4k", "read -P 0x5a 0 4k").returncode == 0
+        assert alice.post(act, json={"os-attach": {"mountpoint": "/dev/vdb"}}).status_code == 202
+
+        assert alice.post(act, json={"os-begin_detaching": None}).status_code == 202
+        ended = alice.post(act, json={"os-terminate_connection": {"connector": CONNECTOR}})
+        assert ended.status_code == 202
+        assert alice.post(act, json={"os-detach": None}).status_code == 202
+
+        assert inquiry(info).returncode != 0
+        assert info["data"]["target_iqn"] not in tgtd.targets()
+        assert alice.get(f"/v3/volumes/{vid}").json()["volume"]["status"] == "available"
