@@ -21,7 +21,18 @@ from typing import Any
 import click
 
 from hearth import config, errors, logs
-from hearth.cli import backends, db, images, messages, serve, snapshots, status, types, volumes
+from hearth.cli import (
+    attachments,
+    backends,
+    db,
+    images,
+    messages,
+    serve,
+    snapshots,
+    status,
+    types,
+    volumes,
+)
 from hearth.cli.options import FORMATS, Options
 from hearth.context import RequestContext
 
@@ -92,6 +103,7 @@ for command in (
     status.status,
 ):
     cli.add_command(command)
+attachments.register(volumes.volume)
 
 
 def main() -> None:

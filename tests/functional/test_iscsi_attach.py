@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from hearth.api import versions
+from tests.cli_runner import as_json, runner_for
 from tests.functional.api.conftest import Api, start_api
 from tests.tgt import INITIATOR, OTHER_INITIATOR, Tgtd, inquiry, qemu_io, tgtd
 
@@ -179,3 +180,23 @@ def test_the_older_actions_export_over_iscsi_and_terminate_removes_the_target(
         assert inquiry(info).returncode != 0
         assert info["data"]["target_iqn"] not in tgtd.targets()
         assert alice.get(f"/v3/volumes/{vid}").json()["volume"]["status"] == "available"
+
+
+def test_the_cli_attaches_over_iscsi_and_detaches(tmp_path: Path, tgtd: Tgtd) -> None:
+    data = tmp_path / "cli-data"
+    run = runner_for(data)
+    lines = [f"{key} = {value!r}" for key, value in tgtd.backend().items()]
+    (data / "hearth.toml").write_text("[backends.local]\n" + "\n".join(lines).replace("'", '"'))
+    as_json(run("-f", "json", "volume", "create", "--size", "1", "--name", "v1"))
+
+    attached = as_json(run("-f", "json", "volume", "attach", "v1", "--initiator", INITIATOR))
+
+    assert attached["driver_volume_type"] == "iscsi"
+    info = {"data": attached["connection_info"]}
+    assert qemu_io(info, "write -P 0x77 0 4k").returncode == 0
+    assert info["data"]["target_iqn"] in tgtd.targets()  # the export outlives the command
+    assert run("volume", "detach", attached["id"]).exit_code == 0
+    assert info["data"]["target_iqn"] not in tgtd.targets()
+    path = Path(run("volume", "path", "v1").stdout.strip())
+    with path.open("rb") as stored:
+        assert stored.read(4096) == b"\x77" * 4096
