@@ -49,13 +49,15 @@ def create(
     mode: Any = None,
     legacy: bool = False,
 ) -> models.Attachment:
-    """Reserve the volume for a new attachment; with a connector, also begin its export
-    (the caller casts it)."""
+    """Reserve the volume for a new attachment; with a (non-empty) connector, also begin
+    its export: then the attachment is ``attaching`` and the caller casts it."""
     fields.reference("volume_uuid", volume_id, reason="a volume id is required")
     volume = volumes.get_for_update(session, volume_id, project_id=context.visible_project)
     instance = _optional_text("instance_uuid", instance_uuid)
     access_mode = mode_of(mode)
+    # an empty connector is none: Cinder's clients send {} to reserve only
     checked = _connector(connector) if connector is not None else None
+    checked = checked or None
     existing = attachments.for_volume(session, volume.id)
     if volume.status not in _ATTACHABLE or volume.host is None:
         raise _refused("attach", volume)

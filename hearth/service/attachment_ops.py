@@ -54,7 +54,7 @@ class AttachmentOperations:
                 mode=mode,
                 legacy=legacy,
             )
-        if connector is not None:
+        if attachment.status == statuses.AttachStatus.ATTACHING:
             self._export(ctx, attachment, timeout)
         return self.get_attachment(attachment.id, context=ctx)
 
