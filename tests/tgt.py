@@ -11,6 +11,7 @@ under ``CI=true`` (``tests.conftest.require``).
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -26,7 +27,6 @@ from tests.waiting import wait_until
 
 INITIATOR = "iqn.1993-08.org.debian:01:hearth-test"
 OTHER_INITIATOR = "iqn.1993-08.org.debian:01:someone-else"
-_next_control_port = [3000 + os.getpid() % 20000]
 
 
 def require_tgt() -> None:
@@ -45,25 +45,27 @@ class Tgtd:
         self, log: Path, *, port: int | None = None, control_port: int | None = None
     ) -> None:
         self.port = port or _free_port()
-        if control_port is None:
-            _next_control_port[0] += 1
-            control_port = _next_control_port[0]
-        self.control_port = control_port
         self.log = log
-        with log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [
-                    "tgtd",
-                    "-f",
-                    "-C",
-                    str(self.control_port),
-                    "--iscsi",
-                    f"portal=127.0.0.1:{self.port}",
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        assert wait_until(self._answers, timeout=10), log.read_text()
+        for _ in range(5):  # on a control port another test's tgtd holds, this one exits
+            self.control_port = control_port or random.randrange(1000, 60000)
+            with log.open("ab") as out:
+                self.process = subprocess.Popen(
+                    [
+                        "tgtd",
+                        "-f",
+                        "-C",
+                        str(self.control_port),
+                        "--iscsi",
+                        f"portal=127.0.0.1:{self.port}",
+                    ],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            wait_until(lambda: self.process.poll() is not None or self._answers(), 10)
+            if self.process.poll() is None and self._answers():
+                return
+            self.kill()
+        raise AssertionError(f"tgtd did not start: {log.read_text()}")
 
     def _answers(self) -> bool:
         done = subprocess.run(
