@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from hearth import errors
-from hearth.api import listing, versions
+from hearth.api import listing, schemas, versions
 from hearth.api.calls import Call, body_object, call, json_body, query_flag
 from hearth.api.views import attachments as views
 from hearth.api.views import shapes
@@ -25,7 +25,7 @@ FILTERS = {"volume_id": "volume_id", "instance_id": "instance_id", "status": "st
 ACTIONS = ("os-complete",)
 
 
-@router.post("/attachments")
+@router.post("/attachments", openapi_extra=schemas.body("attachment_create"))
 def create_attachment(
     call: Call = Depends(call), body: dict[str, Any] = Depends(body_object("attachment"))
 ) -> dict[str, Any]:
@@ -43,7 +43,7 @@ def create_attachment(
     return {"attachment": views.detail(attachment)}
 
 
-@router.put("/attachments/{attachment_id}")
+@router.put("/attachments/{attachment_id}", openapi_extra=schemas.body("attachment_update"))
 def update_attachment(
     attachment_id: str,
     call: Call = Depends(call),
@@ -57,7 +57,11 @@ def update_attachment(
     return {"attachment": views.detail(attachment)}
 
 
-@router.post("/attachments/{attachment_id}/action", status_code=204)
+@router.post(
+    "/attachments/{attachment_id}/action",
+    status_code=204,
+    openapi_extra=schemas.body("attachment_action"),
+)
 async def attachment_action(
     attachment_id: str, request: Request, call: Call = Depends(call)
 ) -> Response:
@@ -81,13 +85,15 @@ def delete_attachment(attachment_id: str, call: Call = Depends(call)) -> dict[st
     return {"attachments": [views.summary(row) for row in remaining]}
 
 
-@router.get("/attachments")
+@router.get("/attachments", openapi_extra=schemas.list_query(attachments.SORT_KEYS, "attachments"))
 def list_attachments(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
     """The caller's attachments (every project's: admins with ``all_tenants``)."""
     return _listing(request, call, views.summary)
 
 
-@router.get("/attachments/detail")
+@router.get(
+    "/attachments/detail", openapi_extra=schemas.list_query(attachments.SORT_KEYS, "attachments")
+)
 def list_attachments_detail(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
     """Attachments with their connection_info."""
     return _listing(request, call, views.detail)

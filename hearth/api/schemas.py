@@ -48,6 +48,21 @@ BODIES: dict[str, dict[str, Any]] = {
         }
     },
     "action": {"os-extend": {"new_size": {"type": "integer", "minimum": 1}}},
+    "attachment_create": {
+        "attachment": {
+            "volume_uuid": {"type": "string"},
+            "instance_uuid": _ID,
+            "connector": {"type": ["object", "null"]},
+            "mode": {"type": "string", "enum": ["rw", "ro"]},
+        }
+    },
+    "attachment_update": {
+        "attachment": {
+            "connector": {"type": "object"},
+            "mode": {"type": "string", "enum": ["rw", "ro"]},
+        }
+    },
+    "attachment_action": {"os-complete": {}},
 }
 IMAGE_CREATE: dict[str, Any] = {
     "name": {"type": "string", "minLength": 1, "maxLength": 255},
@@ -120,6 +135,11 @@ FILTERS: dict[str, dict[str, Any]] = {
         "status": {"type": "string"},
         "volume_id": {"type": "string"},
         "metadata": {"type": "string", "description": "a JSON object of strings (3.22)"},
+    },
+    "attachments": {
+        "volume_id": {"type": "string"},
+        "instance_id": {"type": "string"},
+        "status": {"type": "string"},
     },
     "messages": {
         "resource_uuid": {"type": "string"},

@@ -27,6 +27,7 @@ TABLES = (
     models.Image,
     models.UserMessage,
     models.IdempotencyKey,
+    models.Attachment,
 )
 BUSY_VOLUMES = frozenset(
     {
