@@ -302,6 +302,7 @@ def build_driver(settings: config.Settings, backend: str) -> base.VolumeDriver:
             control_port=section.target_control_port,
             supervise=section.target_supervise,
             log_file=directory / "tgtd.log",
+            pid_file=directory / "tgtd.pid",
         )
     return file.FileDriver(directory, section.clone_mode, target)
 

@@ -7,6 +7,11 @@ Then tgtd and the manager die and the exports come back from the database.
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +20,9 @@ import httpx
 from hearth.api import versions
 from tests.cli_runner import as_json, runner_for
 from tests.functional.api.conftest import Api, start_api
+from tests.served import _free_port
 from tests.tgt import INITIATOR, OTHER_INITIATOR, Tgtd, inquiry, qemu_io, tgtd
+from tests.waiting import wait_until
 
 __all__ = ["tgtd"]  # fixture, imported for pytest
 
@@ -200,3 +207,101 @@ def test_the_cli_attaches_over_iscsi_and_detaches(tmp_path: Path, tgtd: Tgtd) ->
     path = Path(run("volume", "path", "v1").stdout.strip())
     with path.open("rb") as stored:
         assert stored.read(4096) == b"\x77" * 4096
+
+
+class ServedWithTarget:
+    """`hearth serve` in its own process, its backend exporting through a tgtd it
+    supervises (on the ports of a test's stopped tgtd)."""
+
+    def __init__(self, tmp_path: Path, ports: Tgtd) -> None:
+        self.data_dir = tmp_path / "served"
+        self.data_dir.mkdir(exist_ok=True)
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        backend = {**ports.backend(), "target_supervise": True}
+        lines = [f"{key} = {json.dumps(value)}" for key, value in backend.items()]
+        (self.data_dir / "hearth.toml").write_text(
+            f"[api]\nport = {self.port}\n[backends.local]\n" + "\n".join(lines) + "\n"
+        )
+        self.pid_file = self.data_dir / "backends" / "local" / "tgtd.pid"
+        with (tmp_path / "serve.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "hearth", "--data-dir", str(self.data_dir), "serve"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        assert wait_until(self._answers, timeout=60), (tmp_path / "serve.log").read_text()
+
+    def _answers(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/").status_code == 300
+        except httpx.TransportError:
+            return False
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"X-Auth-Token": "u:p"}, timeout=60)
+
+    def tgtd_pid(self) -> int:
+        return int(self.pid_file.read_text())
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(30)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return b"tgtd" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def test_after_sigkills_of_hearth_serve_and_tgtd_the_exports_come_back_unchanged(
+    tmp_path: Path, tgtd: Tgtd
+) -> None:
+    tgtd.kill()  # its ports are the served process's own tgtd's
+    served = ServedWithTarget(tmp_path, tgtd)
+    try:
+        with served.client() as client:
+            volume = client.post("/v3/volumes", json={"volume": {"size": 1}}).json()["volume"]
+            assert wait_until(
+                lambda: (
+                    client.get(f"/v3/volumes/{volume['id']}").json()["volume"]["status"]
+                    == "available"
+                ),
+                timeout=60,
+            )
+            body = {"attachment": {"volume_uuid": volume["id"], "connector": CONNECTOR}}
+            attachment = client.post("/v3/attachments", json=body, headers=V).json()["attachment"]
+            info = attachment["connection_info"]
+            assert qemu_io(info, "write -P 0x6b 0 64k").returncode == 0
+        first_tgtd = served.tgtd_pid()
+
+        served.kill()  # the manager dies; its tgtd serves on
+        assert inquiry(info).returncode == 0
+        served = ServedWithTarget(tmp_path, tgtd)
+        assert served.tgtd_pid() == first_tgtd  # adopted, not started again
+        assert qemu_io(info, "read -P 0x6b 0 64k").returncode == 0
+
+        served.kill()
+        os.kill(first_tgtd, signal.SIGKILL)  # now both die: every target is gone
+        assert wait_until(lambda: not _alive(first_tgtd), timeout=10)
+        served = ServedWithTarget(tmp_path, tgtd)
+        assert served.tgtd_pid() != first_tgtd
+        with served.client() as client:
+            shown = client.get(f"/v3/attachments/{attachment['id']}", headers=V).json()
+            assert shown["attachment"]["connection_info"] == info
+            read = qemu_io(info, "read -P 0x6b 0 64k")
+            assert read.returncode == 0, read.stderr
+            deleted = client.delete(f"/v3/attachments/{attachment['id']}", headers=V)
+            assert deleted.status_code == 200, deleted.text
+            assert inquiry(info).returncode != 0
+        last_tgtd = served.tgtd_pid()
+        served.process.terminate()  # a clean stop takes its tgtd with it
+        served.process.wait(60)
+        assert wait_until(lambda: not _alive(last_tgtd), timeout=10)
+    finally:
+        if served.process.poll() is None:
+            served.kill()
+        if served.pid_file.exists() and _alive(served.tgtd_pid()):
+            os.kill(served.tgtd_pid(), signal.SIGKILL)

@@ -10,16 +10,20 @@ attachments' ``connection_info`` (same name, same credentials).
 Who starts tgtd is a deployment decision: a system service (``tgtd`` on port 3260, control
 port 0), or, with ``target_supervise``, this module, as a child of the volume manager's
 process (``tgtd -f -C <control port> --iscsi portal=<ip>:<port>``), started again by the
-reconciliation when it died. Every failure of tgtadm becomes ExportFailed, with tgtadm's
-words as the reason (they name targets and accounts, never a host path).
+reconciliation when it died; it outlives a crash of that process (its consumers stay
+connected) and is adopted by the restarted manager, and is stopped by a clean stop.
+Every failure of tgtadm becomes ExportFailed, with tgtadm's words as the reason (they
+name targets and accounts, never a host path).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -49,12 +53,14 @@ class TgtTarget:
         control_port: int = 0,
         supervise: bool = False,
         log_file: Path | None = None,
+        pid_file: Path | None = None,
     ) -> None:
         self.portal = f"{ip_address}:{port}"
         self.prefix = prefix
         self.control_port = control_port
         self.supervise = supervise
         self._log_file = log_file
+        self._pid_file = pid_file
         self._daemon: subprocess.Popen[bytes] | None = None
         self._lock = _LOCKS.setdefault(control_port, threading.Lock())
 
@@ -77,11 +83,16 @@ class TgtTarget:
             self._spawn()
 
     def stop(self) -> None:
-        """Stop the tgtd this object started (a system tgtd is left alone). SIGKILL: tgtd
-        ignores SIGTERM, and it keeps nothing that a kill could lose."""
+        """Stop the supervised tgtd (the one this process started, or the one it adopted
+        after a crash, by the pid file); a system tgtd is left alone. SIGKILL: tgtd ignores
+        SIGTERM, and it keeps nothing that a kill could lose."""
         if self._daemon is not None and self._daemon.poll() is None:
             self._daemon.kill()
             self._daemon.wait()
+        elif self.supervise and self._pid_file is not None:
+            pid = self._recorded_pid()
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
         self._daemon = None
 
     def export(
@@ -169,24 +180,39 @@ class TgtTarget:
         return True
 
     def _spawn(self) -> None:
+        """Start tgtd in its own session, without a parent-death signal: a manager that
+        crashes leaves it serving its consumers, and the restarted manager adopts it (it
+        answers on the control port) with every target in place."""
         if shutil.which("tgtd") is None:
             raise errors.ExportFailed(reason="tgtd is not installed (Debian package tgt)")
-        command = [
-            "setpriv", "--pdeathsig", "KILL", "tgtd", "-f", "-C", str(self.control_port),
-            "--iscsi", f"portal={self.portal}",
-        ]  # fmt: skip
+        command = ["tgtd", "-f", "-C", str(self.control_port), "--iscsi", f"portal={self.portal}"]
         log = open(self._log_file, "ab") if self._log_file else subprocess.DEVNULL  # noqa: SIM115
         try:
-            self._daemon = subprocess.Popen(command, stdout=log, stderr=log)
+            self._daemon = subprocess.Popen(
+                command, stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True
+            )
         finally:
             if self._log_file:
                 log.close()  # type: ignore[union-attr]
+        if self._pid_file is not None:
+            self._pid_file.write_text(f"{self._daemon.pid}\n")
         deadline = time.monotonic() + START_TIMEOUT
         while not self._answers():
             if self._daemon.poll() is not None or time.monotonic() > deadline:
                 raise errors.ExportFailed(reason=f"tgtd did not start on portal {self.portal}")
             time.sleep(0.05)
         LOG.info("started tgtd (pid %s) on portal %s", self._daemon.pid, self.portal)
+
+    def _recorded_pid(self) -> int | None:
+        """The pid in the pid file, if that process is a tgtd on this control port."""
+        assert self._pid_file is not None
+        try:
+            pid = int(self._pid_file.read_text().strip())
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            return None
+        port = str(self.control_port).encode()
+        return pid if argv[:1] == [b"tgtd"] and port in argv else None
 
     def _adm(self, *arguments: str) -> str:
         command = ["tgtadm", "-C", str(self.control_port), "--lld", "iscsi", *arguments]
