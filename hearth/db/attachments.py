@@ -36,8 +36,12 @@ def create(session: Session, **fields: Any) -> Attachment:
 def find(
     session: Session, attachment_id: str, *, project_id: str | None = None
 ) -> Attachment | None:
-    """The attachment, or None (also another project's, with ``project_id``)."""
-    return rows.find_in_project(session, Attachment, attachment_id, project_id)
+    """The attachment, or None (also another project's, with ``project_id``). Always read
+    from the database, so a read after a row lock sees what the lock holder committed."""
+    attachment = session.get(Attachment, attachment_id, populate_existing=True)
+    if attachment is None or (project_id is not None and attachment.project_id != project_id):
+        return None
+    return attachment
 
 
 def get(session: Session, attachment_id: str, *, project_id: str | None = None) -> Attachment:

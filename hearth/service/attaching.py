@@ -134,7 +134,9 @@ def begin_delete(session: Session, context: RequestContext, attachment_id: str) 
         attachments.delete(session, attachment.id)
         attachments.settle_volume(session, attachment.volume_id)
         return None
-    attachments.set_status(session, attachment.id, AttachStatus.DETACHING)
+    attachments.set_status(
+        session, attachment.id, AttachStatus.DETACHING, expected=[attachment.status]
+    )
     _settle_and_emit(session, attachment.volume_id, events.VOLUME_DETACH.start)
     return attachment.host
 
@@ -155,6 +157,7 @@ def _begin_export(
         session,
         attachment.id,
         AttachStatus.ATTACHING,
+        expected=[AttachStatus.RESERVED, AttachStatus.ERROR_ATTACHING],
         connector=connector,
         attached_host=connector.get("host"),
         connection_info=None,

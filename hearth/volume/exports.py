@@ -42,6 +42,8 @@ def export(manager: VolumeManager, context: RequestContext, attachment_id: str) 
         attachment = attachments.find(session, attachment_id)
         if attachment is None or attachment.status != AttachStatus.ATTACHING:
             return
+        if attachment.connection_info is not None:
+            return  # exported already (reconciliation took up a message still queued)
         volume = volumes.get(session, attachment.volume_id)
     try:
         info = manager.driver.export(_ref(attachment, volume))
@@ -97,11 +99,12 @@ def reconcile(manager: VolumeManager, context: RequestContext) -> int:
     for attachment in rows:
         if manager.in_hand(attachment.id):
             continue
+        # through the manager: one run at a time per attachment, as for its messages
         if attachment.status == AttachStatus.DETACHING:
-            unexport(manager, context, attachment.id)
+            manager.unexport_attachment(context, attachment.id)
             done += 1
         elif attachment.status == AttachStatus.ATTACHING and attachment.connection_info is None:
-            export(manager, context, attachment.id)
+            manager.export_attachment(context, attachment.id)
             done += 1
         elif held is not None and attachment.status in _EXPORTED and attachment.id not in held:
             done += _restore(manager, attachment)
