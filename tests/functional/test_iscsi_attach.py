@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from hearth.api import versions
+from hearth.service import health
 from tests.cli_runner import as_json, runner_for
 from tests.functional.api.conftest import Api, start_api
 from tests.served import _free_port
@@ -305,3 +306,15 @@ def test_after_sigkills_of_hearth_serve_and_tgtd_the_exports_come_back_unchanged
             served.kill()
         if served.pid_file.exists() and _alive(served.tgtd_pid()):
             os.kill(served.tgtd_pid(), signal.SIGKILL)
+
+
+def test_the_backend_is_not_ready_while_its_tgtd_is_down(tmp_path: Path, tgtd: Tgtd) -> None:
+    with start_api(tmp_path, backends={"local": tgtd.backend()}) as api:
+        ready = {check.name: check.ok for check in health.readiness(api.hearth.services)}
+        assert ready["backend:local"]
+
+        tgtd.kill()
+
+        [check] = [c for c in health.readiness(api.hearth.services) if c.name == "backend:local"]
+        assert not check.ok
+        assert "target could not be configured" in check.detail

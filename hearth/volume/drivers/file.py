@@ -133,7 +133,7 @@ class FileDriver(base.VolumeDriver):
 
     def check_health(self) -> None:
         """Its three folders are directories and ``tmp/`` takes a new file (written, then
-        removed; no fsync: a probe must stay cheap)."""
+        removed; no fsync: a probe must stay cheap); with a target, tgtd answers."""
         for folder in (self._volumes, self._snapshots, self._tmp):
             if not folder.is_dir():
                 raise errors.BackendError(action=f"find its {folder.name}/ directory")
@@ -147,6 +147,8 @@ class FileDriver(base.VolumeDriver):
                 probe.unlink(missing_ok=True)
         except OSError as exc:
             raise errors.from_os_error(exc, "write a file in its tmp/ directory") from exc
+        if self.target is not None:
+            self.target.targets()  # tgtd answers (ExportFailed, a BackendError, if not)
 
     def create_volume(self, volume: base.VolumeRef) -> base.ModelUpdate | None:
         with self._new_file(self._volume_path(volume.id), "create the volume") as fd:
