@@ -14,6 +14,7 @@ from hearth.service.facade import Hearth
 from hearth.volume.drivers import base
 from tests.conftest import open_hearth
 from tests.fakes import FakeDriver
+from tests.waiting import wait_until
 
 
 class ExportingDriver(FakeDriver):
@@ -74,7 +75,8 @@ def test_a_refused_export_leaves_error_attaching_a_message_and_an_error_event(
     assert message.message == (
         "Failed to attach volume: The target could not be configured: tgtadm: can't find the target"
     )
-    assert _events(hearth) == ["volume.attach.start", "volume.attach.error"]
+    expected = ["volume.attach.start", "volume.attach.error"]
+    assert wait_until(lambda: _events(hearth) == expected, timeout=10), _events(hearth)
 
     again = hearth.update_attachment(made.id, {"initiator": "iqn.2000-01.test:a"})
     assert again.status == "attaching" and again.connection_info is not None
@@ -129,3 +131,17 @@ def test_reconciliation_makes_lost_exports_again_and_removes_unknown_ones(
     assert set(driver.exported) == {made.id}
     assert driver.exported[made.id].connection_info == before
     assert hearth.get_attachment(made.id).connection_info == before
+
+
+def test_the_audit_reports_an_attached_volume_whose_data_is_gone(
+    hearth: Hearth, driver: ExportingDriver
+) -> None:
+    volume = hearth.create_volume(size=1)
+    made = hearth.create_attachment(volume.id, connector={"host": "h"})
+    hearth.complete_attachment(made.id)
+    del driver.volumes[volume.id]
+
+    [finding] = [f for f in hearth.audit() if f.resource_id == volume.id]
+
+    assert finding.kind == "missing volume data"
+    assert "'in-use'" in finding.detail

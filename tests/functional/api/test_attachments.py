@@ -76,9 +76,10 @@ def test_reserve_update_complete_delete_walks_the_volume_through_cinders_statuse
     assert deleted.json() == {"attachments": []}
     assert _state(api, alice, volume["id"]) == ("available", [])
     assert alice.get(f"/v3/attachments/{attachment['id']}", headers=V).status_code == 404
-    assert _events(api) == [
+    expected = [
         "volume.attach.start", "volume.attach.end", "volume.detach.start", "volume.detach.end",
     ]  # fmt: skip
+    api.wait_for(lambda: _events(api) == expected, timeout=10)
 
 
 def test_bytes_written_through_a_local_connection_are_the_volume_files(
