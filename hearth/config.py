@@ -79,6 +79,19 @@ class FileBackendSettings(_Section):
     capabilities: dict[str, str | int | float | bool] = Field(default_factory=dict)
     """Extra capabilities matched against volume types' extra specs (e.g. tier = "gold")."""
     image_cache: ImageCacheSettings = ImageCacheSettings()
+    target_helper: Literal["none", "tgtadm"] = "none"
+    """How volumes are exported to consumers with an iSCSI initiator: ``tgtadm`` (tgtd,
+    Debian ``tgt``), or ``none`` (default: ``local`` connections, the file's path, only)."""
+    target_ip_address: str = "127.0.0.1"
+    """The portal address consumers reach the target at (in ``connection_info``)."""
+    target_port: int = Field(default=3260, ge=1, le=65535)
+    target_prefix: str = Field(default="iqn.2010-10.org.openstack:", pattern=r"^iqn\.[a-z0-9.:-]+$")
+    """Prefix of target names; a target is ``<prefix>attachment-<id>``."""
+    target_control_port: int = Field(default=0, ge=0, le=32767)
+    """tgtd's management port (``tgtadm -C``; 0: a system tgtd's default)."""
+    target_supervise: bool = False
+    """Start tgtd (``tgtd -f -C <control port> --iscsi portal=<ip>:<port>``) as a child
+    of the volume manager's process, and again when it died; off: tgtd is a system service."""
 
 
 class BusSettings(_Section):

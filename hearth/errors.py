@@ -65,8 +65,9 @@ Each class carries what the rest of Hearth needs to act on a failure:
     └── BackendError                 500  the backend failed; another backend may succeed
         ├── BackendFull                   no space left on the backend
         ├── BackendSourceMissing          the backend lacks the data a source row promises
-        └── ImageFetchFailed              reading or downloading an image failed (transient)
-            └── ImageDownloadFailed       a URL could not be fetched: why, and the URL
+        ├── ImageFetchFailed              reading or downloading an image failed (transient)
+        │   └── ImageDownloadFailed       a URL could not be fetched: why, and the URL
+        └── ExportFailed                  the target could not be configured for an attachment
 
 Foreign exceptions (OSError, subprocess, SQLAlchemy) are translated into these at the
 boundary that meets them, with ``raise ... from exc``; OS errors of storage (drivers, the
@@ -308,6 +309,13 @@ class BackupNotFound(NotFound):
     message = "Backup {backup_id} could not be found."
 
 
+class AttachmentNotFound(NotFound):
+    """No attachment with that id exists (for this project)."""
+
+    code = "attachment_not_found"
+    message = "Attachment {attachment_id} could not be found."
+
+
 class Conflict(HearthError):
     """The request conflicts with the current state of a resource."""
 
@@ -522,6 +530,15 @@ class ImageDownloadFailed(ImageFetchFailed):
 
     code = "image_download_failed"
     message = "Could not download image {image_id} from {url}: {reason}; try again later."
+
+
+class ExportFailed(BackendError):
+    """The backend's target (tgtd) refused or failed to export a volume for an attachment,
+    or to remove that export."""
+
+    code = "export_failed"
+    message = "The target could not be configured: {reason}"
+    reschedulable = False
 
 
 def from_os_error(

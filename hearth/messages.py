@@ -28,6 +28,8 @@ class Action(StrEnum):
     EXTEND_VOLUME = "extend volume"
     CREATE_SNAPSHOT = "create snapshot"
     DELETE_SNAPSHOT = "delete snapshot"
+    ATTACH_VOLUME = "attach volume"
+    DETACH_VOLUME = "detach volume"
     AUDIT = "keep the data"
     CREATE_BACKUP = "create backup"
     DELETE_BACKUP = "delete backup"

@@ -24,6 +24,7 @@ from fastapi.routing import APIRoute
 
 from hearth import config
 from hearth.api import (
+    attachments,
     auth,
     backups,
     calls,
@@ -51,6 +52,7 @@ RESOURCE_ROUTERS: tuple[APIRouter, ...] = (
     messages.router,
     limits.router,
     backups.router,
+    attachments.router,
 )
 
 

@@ -68,6 +68,21 @@ BODIES: dict[str, dict[str, Any]] = {
     "backup_import": {
         "backup-record": {"backup_service": {"type": "string"}, "backup_url": {"type": "string"}}
     },
+    "attachment_create": {
+        "attachment": {
+            "volume_uuid": {"type": "string"},
+            "instance_uuid": _ID,
+            "connector": {"type": ["object", "null"]},
+            "mode": {"type": "string", "enum": ["rw", "ro"]},
+        }
+    },
+    "attachment_update": {
+        "attachment": {
+            "connector": {"type": "object"},
+            "mode": {"type": "string", "enum": ["rw", "ro"]},
+        }
+    },
+    "attachment_action": {"os-complete": {}},
 }
 IMAGE_CREATE: dict[str, Any] = {
     "name": {"type": "string", "minLength": 1, "maxLength": 255},
@@ -147,6 +162,11 @@ FILTERS: dict[str, dict[str, Any]] = {
         "volume_id": {"type": "string"},
         "progress": {"type": "boolean", "description": "add hearth:progress (detail)"},
         "with_count": {"type": "boolean", "description": "add count (3.45)"},
+    },
+    "attachments": {
+        "volume_id": {"type": "string"},
+        "instance_id": {"type": "string"},
+        "status": {"type": "string"},
     },
     "messages": {
         "resource_uuid": {"type": "string"},

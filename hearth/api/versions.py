@@ -66,6 +66,9 @@ BACKUP_METADATA = Version(3, 43)
 BACKUP_COUNT = Version(3, 45)
 BACKUP_AVAILABILITY_ZONE = Version(3, 51)
 BACKUP_USER_ID = Version(3, 56)
+NEW_ATTACH = Version(3, 27)
+"""The attachments API (``/attachments``); its ``os-complete`` (3.44 in Cinder) and
+``mode`` (3.54) are served from 3.27 while ``MAX`` is below them."""
 
 
 def negotiate(header: str | None) -> Version:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from hearth import errors
-from hearth.api import listing, schemas, versions
+from hearth.api import attach_actions, listing, schemas, versions
 from hearth.api.calls import Call, body_object, call, json_body, query_flag
 from hearth.api.views import shapes
 from hearth.api.views import volumes as views
@@ -121,6 +121,8 @@ async def volume_action(volume_id: str, request: Request, call: Call = Depends(c
     if not isinstance(document, dict) or len(document) != 1:
         raise errors.InvalidInput(field="request body", reason="must hold exactly one action")
     [(action, arguments)] = document.items()
+    if action in attach_actions.ACTIONS:
+        return await attach_actions.run(call, volume_id, action, arguments)
     if action not in ACTIONS:
         raise errors.InvalidInput(field="action", reason=f"There is no such action: {action}")
     if not isinstance(arguments, dict):

@@ -23,6 +23,7 @@ import click
 
 from hearth import config, errors, logs
 from hearth.cli import (
+    attachments,
     backends,
     backups,
     db,
@@ -105,6 +106,7 @@ for command in (
     backups.backup,
 ):
     cli.add_command(command)
+attachments.register(volumes.volume)
 
 
 def main() -> None:

@@ -113,6 +113,11 @@ class Volume(Base):
     min_ram and size, recorded when the create succeeded."""
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     """While a create copies data: ``{"phase", "done", "total"}`` (bytes), else None."""
+    attach_status: Mapped[str] = mapped_column(String(16), default="detached")
+    """``detached``, ``reserved``, ``attaching``, ``attached`` or ``detaching``: what its
+    attachments add up to, written with ``status`` (``service.attaching``)."""
+    attachments: Mapped[list[Attachment]] = relationship(lazy="raise", viewonly=True)
+    """Loaded only with the views' reads (``volumes.get(..., with_type=True)``, lists)."""
 
 
 class Snapshot(Base):
@@ -352,3 +357,36 @@ class IdempotencyKey(Base):
     resource_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Attachment(Base):
+    """A volume attached (or being attached) to one consumer: its connector, its export
+    on the volume's backend and the ``connection_info`` that reaches it."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    volume_id: Mapped[str] = mapped_column(ForeignKey("volumes.id"), index=True)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(255), index=True)
+    """The volume's backend, whose manager makes and removes the export."""
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    """``reserved``, ``attaching``, ``attached``, ``detaching``, ``error_attaching``,
+    ``error_detaching`` (a detached attachment has no row)."""
+    instance_uuid: Mapped[str | None] = mapped_column(String(36), index=True)
+    attached_host: Mapped[str | None] = mapped_column(String(255))
+    """The consumer's host name (the connector's ``host``)."""
+    mountpoint: Mapped[str | None] = mapped_column(String(255))
+    attach_mode: Mapped[str] = mapped_column(String(8), default="rw")
+    connector: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    connection_info: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """What the consumer connects with (os-brick's shape); set once the export exists,
+    and what the export is re-created from after a restart."""
+    legacy: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Made by the older volume actions (``os-reserve``/``os-initialize_connection``)."""
+    last_error: Mapped[str | None] = mapped_column(Text)
+    """Why the last export or unexport failed (the user message's text)."""
+    attached_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)

@@ -21,6 +21,10 @@ class VolumeStatus(StrEnum):
     """A backup is being written into it."""
     ERROR_RESTORING = "error_restoring"
     """A restore into it failed: its bytes are not the backup's (Cinder's status)."""
+    RESERVED = "reserved"
+    ATTACHING = "attaching"
+    IN_USE = "in-use"
+    DETACHING = "detaching"
 
 
 class SnapshotStatus(StrEnum):
@@ -42,6 +46,22 @@ class BackupStatus(StrEnum):
     RESTORING = "restoring"
     ERROR = "error"
     ERROR_DELETING = "error_deleting"
+
+
+class AttachStatus(StrEnum):
+    """Where an attachment (and a volume's ``attach_status``) is: Cinder's attach statuses."""
+
+    RESERVED = "reserved"
+    """Made without a connector (``POST /attachments``, ``os-reserve``): nothing exported."""
+    ATTACHING = "attaching"
+    """A connector was given: the export is being made, or made and not yet completed."""
+    ATTACHED = "attached"
+    DETACHING = "detaching"
+    """Its export is being removed."""
+    DETACHED = "detached"
+    """A volume's ``attach_status`` with no attachment (attachments are deleted)."""
+    ERROR_ATTACHING = "error_attaching"
+    ERROR_DETACHING = "error_detaching"
 
 
 class ImageStatus(StrEnum):
@@ -86,3 +106,14 @@ BACKUP_DELETABLE = frozenset({BackupStatus.AVAILABLE, BackupStatus.ERROR})
 BACKUP_FORCE_DELETABLE = BACKUP_DELETABLE | {BackupStatus.DELETING, BackupStatus.ERROR_DELETING}
 # Statuses of a volume that a backup may be made of (in-use only with force).
 VOLUME_BACKUP_SOURCE = frozenset({VolumeStatus.AVAILABLE, "in-use"})
+# Statuses a volume passes through while attached; its attachments decide which
+# (``service.attaching``): outside them (``error``, ``extending``) no attach begins.
+VOLUME_ATTACH_STATES = frozenset(
+    {
+        VolumeStatus.AVAILABLE,
+        VolumeStatus.RESERVED,
+        VolumeStatus.ATTACHING,
+        VolumeStatus.IN_USE,
+        VolumeStatus.DETACHING,
+    }
+)

@@ -16,6 +16,8 @@ from hearth.db import models, rows
 
 Volume = models.Volume
 LOG = logging.getLogger(__name__)
+_VIEWED = (orm.selectinload(Volume.attachments),)
+"""What the reads for views load beside the type: the attachments (one more query)."""
 
 
 def create(session: Session, **fields: Any) -> Volume:
@@ -35,7 +37,7 @@ def find(
 ) -> Volume | None:
     """The volume, or None. With ``project_id``, only a volume of that project;
     ``with_type`` also loads its volume type."""
-    options = [orm.joinedload(Volume.volume_type)] if with_type else []
+    options = [orm.joinedload(Volume.volume_type), *_VIEWED] if with_type else []
     return rows.find_in_project(session, Volume, volume_id, project_id, options)
 
 
@@ -76,7 +78,7 @@ def find_all(
     """Volumes matching every given filter, oldest first."""
     query = sa.select(Volume).order_by(Volume.created_at, Volume.id)
     if with_type:
-        query = query.options(orm.joinedload(Volume.volume_type))
+        query = query.options(orm.joinedload(Volume.volume_type), *_VIEWED)
     if project_id is not None:
         query = query.where(Volume.project_id == project_id)
     if host is not None:
@@ -118,7 +120,7 @@ def find_page(
 ) -> Sequence[Volume]:
     """One page of the volumes matching ``filters`` (with their types), in ``sort`` order
     after the volume ``marker``; raises VolumeNotFound for a marker not in the list."""
-    query = sa.select(Volume).options(orm.joinedload(Volume.volume_type))
+    query = sa.select(Volume).options(orm.joinedload(Volume.volume_type), *_VIEWED)
     for column, wanted in (
         (Volume.project_id, filters.project_id),
         (Volume.name, filters.name),

@@ -32,6 +32,8 @@ OPERATION_OF_EVENT = {
     "backup.create": "backup_create",
     "backup.delete": "backup_delete",
     "backup.restore": "backup_restore",
+    "volume.attach": "attach",
+    "volume.detach": "detach",
 }
 """The ``operation`` label of each reported operation (``events.OPERATIONS``)."""
 OUTCOME_OF_PHASE = {"end": "success", "error": "error"}

@@ -81,6 +81,9 @@ BACKUP_CREATE = Operation("backup", "create")
 BACKUP_DELETE = Operation("backup", "delete")
 BACKUP_RESTORE = Operation("backup", "restore")
 """The backup service's operations (``hearth.backup_service``)."""
+VOLUME_ATTACH = Operation("volume", "attach")
+"""An attachment's export: ``start`` when a connector is given, ``end`` at os-complete."""
+VOLUME_DETACH = Operation("volume", "detach")
 OPERATIONS = (
     VOLUME_CREATE,
     VOLUME_DELETE,
@@ -90,6 +93,8 @@ OPERATIONS = (
     BACKUP_CREATE,
     BACKUP_DELETE,
     BACKUP_RESTORE,
+    VOLUME_ATTACH,
+    VOLUME_DETACH,
 )
 """Every reported operation."""
 IMAGE_CACHE_EVENTS = frozenset(

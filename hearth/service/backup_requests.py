@@ -73,7 +73,7 @@ def new_backup(
     volume = volumes.get_for_update(session, request.volume_id, project_id=context.visible_project)
     snapshot = _snapshot(session, context, request.snapshot_id, volume)
     if snapshot is None:
-        allowed = {Volume.AVAILABLE, "in-use"} if force else {Volume.AVAILABLE}
+        allowed = {Volume.AVAILABLE, Volume.IN_USE} if force else {Volume.AVAILABLE}
         if volume.status not in allowed or volume.host is None:
             raise errors.InvalidStatus(
                 action="back up", kind="volume", resource_id=volume.id, status=volume.status

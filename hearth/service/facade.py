@@ -30,6 +30,7 @@ from hearth.service import (
     backups,
     catalog,
     idempotency,
+    legacy_attach,
     maintenance,
     names,
     requests,
@@ -40,7 +41,7 @@ from hearth.service import (
 from hearth.volume import failed_create, scheduling
 
 
-class Hearth(catalog.Catalog, backups.Backups):
+class Hearth(catalog.Catalog, backups.Backups, legacy_attach.LegacyAttachOperations):
     """Hearth in one process, on the settings it was opened with."""
 
     def __init__(self, services: wiring.Services, context: RequestContext) -> None:

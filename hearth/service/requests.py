@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from hearth import config, errors
 from hearth.context import RequestContext
 from hearth.db import (
+    attachments,
     backends,
     backups,
     models,
@@ -119,6 +120,8 @@ def begin_volume_delete(session: Session, context: RequestContext, volume_id: st
     count = snapshots.count_for_volume(session, volume_id)
     if count:
         raise errors.VolumeHasSnapshots(volume_id=volume_id, count=count)
+    if attachments.count_for_volume(session, volume_id):
+        raise errors.Conflict(reason=f"Cannot delete volume {volume_id}: it has attachments.")
     if volume.host is None:
         volumes.delete(session, volume_id)
         return None

@@ -28,7 +28,7 @@ from hearth.db.session import Database
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-TOPICS = ("volumes", "snapshots")
+TOPICS = ("volumes", "snapshots", "attachments")
 Kind = Literal["volume", "snapshot"]
 
 

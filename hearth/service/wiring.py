@@ -39,7 +39,7 @@ from hearth.scheduler import rpcapi as scheduler_rpcapi
 from hearth.scheduler.manager import SchedulerEndpoint, SchedulerManager
 from hearth.service import housekeeping
 from hearth.volume import rpcapi as volume_rpcapi
-from hearth.volume.drivers import base, file
+from hearth.volume.drivers import base, file, iscsi_target
 from hearth.volume.endpoint import VolumeEndpoint
 from hearth.volume.flows import image_source
 from hearth.volume.manager import VolumeManager
@@ -332,7 +332,19 @@ def build_driver(settings: config.Settings, backend: str) -> base.VolumeDriver:
     """A new driver for one configured backend, not yet set up. The one place a driver
     class is named; callers with a ``Services`` use :meth:`Services.driver_for`."""
     section = settings.backends[backend]
-    return file.FileDriver(settings.backend_directory(backend), section.clone_mode)
+    directory = settings.backend_directory(backend)
+    target = None
+    if section.target_helper == "tgtadm":
+        target = iscsi_target.TgtTarget(
+            ip_address=section.target_ip_address,
+            port=section.target_port,
+            prefix=section.target_prefix,
+            control_port=section.target_control_port,
+            supervise=section.target_supervise,
+            log_file=directory / "tgtd.log",
+            pid_file=directory / "tgtd.pid",
+        )
+    return file.FileDriver(directory, section.clone_mode, target)
 
 
 def build_backup_repository(settings: config.Settings) -> BackupRepository:

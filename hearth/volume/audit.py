@@ -41,6 +41,7 @@ HOLDS_DATA = frozenset(
         statuses.VolumeStatus.ERROR_EXTENDING,
         statuses.VolumeStatus.DELETING,
         statuses.VolumeStatus.ERROR_DELETING,
+        *statuses.VOLUME_ATTACH_STATES,  # reserved, attaching, in-use, detaching
     }
 )
 SNAPSHOT_HOLDS_DATA = frozenset(

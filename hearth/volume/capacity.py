@@ -30,6 +30,7 @@ def capabilities(
         "thin_provisioning": thin,
         "max_over_subscription_ratio": settings.max_over_subscription_ratio,
         "reserved_percentage": settings.reserved_percentage,
+        "multiattach": True,  # every backend exports one volume to several attachments
         **settings.capabilities,
     }
 

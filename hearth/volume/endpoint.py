@@ -25,7 +25,7 @@ class VolumeEndpoint:
     RPC_VERSION = "1.0"
     RPC_METHODS = frozenset(
         {"create_volume", "delete_volume", "create_snapshot", "delete_snapshot", "extend_volume"}
-    )
+    ) | {"export_attachment", "unexport_attachment"}
 
     def __init__(self, manager: VolumeManager) -> None:
         self.manager = manager
@@ -63,3 +63,9 @@ class VolumeEndpoint:
 
     def extend_volume(self, context: RequestContext, volume_id: str, new_size: int) -> None:
         self.manager.extend_volume(context, volume_id, new_size)
+
+    def export_attachment(self, context: RequestContext, attachment_id: str) -> None:
+        self.manager.export_attachment(context, attachment_id)
+
+    def unexport_attachment(self, context: RequestContext, attachment_id: str) -> None:
+        self.manager.unexport_attachment(context, attachment_id)

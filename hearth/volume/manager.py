@@ -27,11 +27,13 @@ from hearth.db import backends, models, snapshots, statuses, volumes
 from hearth.db.session import Database
 from hearth.image import cache
 from hearth.notifications import events
-from hearth.volume import capacity, reconcile, scheduling
+from hearth.volume import capacity, exports, reconcile, scheduling
 from hearth.volume.drivers import base
 from hearth.volume.flows import backup_source, create_volume, image_source, timing
 
 LOG = logging.getLogger(__name__)
+RECONCILER = RequestContext(user_id="hearth", project_id="hearth", is_admin=True)
+"""Who reconciliation acts as (its user messages go to the attachment's project anyway)."""
 STATS_MIN_INTERVAL = 1.0
 """Seconds between two capacity reports caused by changes (a periodic report still runs)."""
 
@@ -94,13 +96,17 @@ class VolumeManager:
         self.reconcile(everything=True)
 
     def reconcile(self, *, everything: bool = False) -> Counter[str]:
-        """Take up unfinished work: all of it, or what went stale (see ``reconcile``)."""
-        return reconcile.reconcile(self, self.recovery, everything=everything)
+        """Take up unfinished work: all of it, or what went stale (see ``reconcile``);
+        then put the target's exports in line with the attachments (``exports``)."""
+        done = reconcile.reconcile(self, self.recovery, everything=everything)
+        done["exports"] += exports.reconcile(self, RECONCILER)
+        return done
 
     def stop(self) -> None:
         """Send a held-back report and stop serving the backend."""
         if self._ownership is not None:
             self.report_stats_if_pending()
+            self.driver.stop()
             self._ownership.release()
             self._ownership = None
 
@@ -248,6 +254,18 @@ class VolumeManager:
         with self._exclusive(volume_id) as mine:
             if mine:
                 self._extend(context, volume_id, new_size)
+
+    def export_attachment(self, context: RequestContext, attachment_id: str) -> None:
+        """Export an ``attaching`` attachment's volume (``exports.export``)."""
+        with self._exclusive(attachment_id) as mine:
+            if mine:
+                exports.export(self, context, attachment_id)
+
+    def unexport_attachment(self, context: RequestContext, attachment_id: str) -> None:
+        """Remove a ``detaching`` attachment's export, then the attachment."""
+        with self._exclusive(attachment_id) as mine:
+            if mine:
+                exports.unexport(self, context, attachment_id)
 
     def in_hand(self, resource_id: str) -> bool:
         """Whether this manager is working on that volume or snapshot right now."""

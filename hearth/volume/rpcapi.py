@@ -63,5 +63,13 @@ class VolumeAPI:
         """Grow an ``extending`` volume."""
         self._cast(host, "extend_volume", context, volume_id=volume_id, new_size=new_size)
 
+    def export_attachment(self, context: RequestContext, host: str, attachment_id: str) -> None:
+        """Make the export of an ``attaching`` attachment and store its connection_info."""
+        self._cast(host, "export_attachment", context, attachment_id=attachment_id)
+
+    def unexport_attachment(self, context: RequestContext, host: str, attachment_id: str) -> None:
+        """Remove the export of a ``detaching`` attachment, then its row."""
+        self._cast(host, "unexport_attachment", context, attachment_id=attachment_id)
+
     def _cast(self, host: str, method: str, context: RequestContext, **args: Any) -> None:
         self._bus.cast(topic(host), method, context, VERSION, **args)

@@ -26,6 +26,7 @@ from hearth import bus as message_bus
 from hearth import config, errors
 from hearth.context import RequestContext
 from hearth.db import backends, models
+from hearth.db.rows import Page
 from hearth.db.session import Database
 from hearth.service import wiring
 from hearth.service.facade import Hearth
@@ -258,3 +259,26 @@ def _literal(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_literal(item) for item in value) + "]"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def test_attachments_are_exported_by_the_volumes_manager_and_a_detach_waits_for_it(
+    cluster: Cluster,
+) -> None:
+    client = cluster.client
+    volume = client.create_volume(size=1)
+    assert volume.host is not None
+
+    made = client.create_attachment(volume.id, connector={"host": "compute-1"})
+
+    assert made.connection_info is not None
+    assert made.connection_info["driver_volume_type"] == "local"
+    assert made.connection_info["data"]["device_path"].endswith(f"volume-{volume.id}")
+    client.complete_attachment(made.id)
+    assert client.get_volume(volume.id).status == "in-use"
+    cluster.kill(volume.host)
+    with pytest.raises(errors.WaitTimedOut, match="detaching"):
+        client.delete_attachment(made.id, timeout=1)  # its unexport waits in the queue
+    assert client.get_attachment(made.id).status == "detaching"
+    cluster.restart(volume.host)
+    assert wait_until(lambda: client.get_volume(volume.id).status == "available", timeout=60)
+    assert client.list_attachments_page(Page(sort=(("id", False),))) == []

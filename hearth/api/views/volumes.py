@@ -6,8 +6,9 @@ from typing import Any
 
 from hearth.api import versions
 from hearth.api.calls import Call
+from hearth.api.views import attachments as attachment_views
 from hearth.api.views import shapes
-from hearth.db import models
+from hearth.db import attachments, models, statuses
 
 
 def summary(call: Call, volume: models.Volume) -> dict[str, Any]:
@@ -31,7 +32,11 @@ def detail(call: Call, volume: models.Volume, *, extended: bool = True) -> dict[
         "availability_zone": volume.availability_zone,
         "created_at": shapes.timestamp(volume.created_at),
         "updated_at": shapes.timestamp(volume.updated_at),
-        "attachments": [],
+        "attachments": [
+            attachment_views.of_volume(row)
+            for row in attachments.loaded(volume)
+            if row.status == statuses.AttachStatus.ATTACHED
+        ],
         "volume_type": volume.volume_type.name if volume.volume_type else None,
         "snapshot_id": volume.snapshot_id,
         "source_volid": volume.source_volid,
@@ -42,7 +47,7 @@ def detail(call: Call, volume: models.Volume, *, extended: bool = True) -> dict[
         "encrypted": False,
         "replication_status": "disabled",
         "consistencygroup_id": None,
-        "multiattach": False,
+        "multiattach": _multiattach(volume),
     }
     admin = call.context.is_admin
     if admin:
@@ -70,3 +75,10 @@ def _admin_attributes(volume: models.Volume) -> dict[str, Any]:
 def _image_metadata(recorded: dict[str, Any]) -> dict[str, str]:
     """A made-from-image volume's image metadata: string values, as Cinder stores them."""
     return {key: str(value) for key, value in recorded.items() if value is not None}
+
+
+def _multiattach(volume: models.Volume) -> bool:
+    """Whether the volume's type lets it have several attachments (``multiattach``
+    extra spec ``<is> True``)."""
+    specs = volume.volume_type.extra_specs if volume.volume_type else {}
+    return str(specs.get("multiattach", "")).strip() == "<is> True"

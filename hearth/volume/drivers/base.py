@@ -39,9 +39,10 @@ them on every driver:
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hearth import errors
 from hearth.image import info
@@ -71,6 +72,20 @@ class SnapshotRef:
     volume_id: str
     volume_size_gb: int
     provider_location: str | None = None
+
+
+@dataclass(frozen=True)
+class ExportRef:
+    """One attachment's export of a volume to one consumer."""
+
+    attachment_id: str
+    volume: VolumeRef
+    connector: Mapping[str, Any] = field(default_factory=dict)
+    """The consumer's connector as os-brick builds it (``initiator``, ``host``, ``ip``...)."""
+    access_mode: str = "rw"
+    connection_info: Mapping[str, Any] | None = None
+    """What an earlier export of this attachment returned: make the same export again
+    (same target name, same credentials), e.g. after the target restarted."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +211,39 @@ class VolumeDriver(abc.ABC):
         what is wrong. Called only by the process serving the backend, after
         :meth:`do_setup`, from any thread. The default checks nothing: a backend without a
         cheap probe is as healthy as its capacity reports."""
+        return None
+
+    def export(self, export: ExportRef) -> dict[str, Any]:
+        """Make the volume reachable by the export's consumer and return the
+        ``connection_info`` it connects with (``driver_volume_type`` and ``data``, as
+        os-brick reads them). Given ``export.connection_info``, make exactly that export
+        again; an export that already exists is made again, not doubled. The default is
+        Cinder's ``local`` type: the volume's local path (``device_path``), for a
+        consumer on this host. Raises ExportFailed when the target refuses."""
+        return {
+            "driver_volume_type": "local",
+            "data": {
+                "device_path": str(self.local_path(export.volume)),
+                "volume_id": export.volume.id,
+                "access_mode": export.access_mode,
+                "encrypted": False,
+                "qos_specs": None,
+                "discard": False,
+            },
+        }
+
+    def unexport(self, export: ExportRef) -> None:
+        """Remove the export; one already gone is not an error. Default: nothing to do."""
+        return None
+
+    def exports(self) -> list[str] | None:
+        """Ids of the attachments the backend's target exports now, for reconciliation;
+        None when the backend has no target of its own (the default)."""
+        return None
+
+    def stop(self) -> None:
+        """Release what :meth:`do_setup` started (a supervised target daemon). Default:
+        nothing."""
         return None
 
     def local_path(self, volume: VolumeRef) -> Path:

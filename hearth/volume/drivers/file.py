@@ -24,10 +24,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from hearth import copying, errors
-from hearth.volume.drivers import base
+from hearth.volume.drivers import base, iscsi_target
 
 LOG = logging.getLogger(__name__)
 CloneMode = Literal["auto", "reflink", "copy"]
@@ -38,8 +38,15 @@ class FileDriver(base.VolumeDriver):
 
     driver_name = "file"
 
-    def __init__(self, directory: Path, clone_mode: CloneMode = "auto") -> None:
+    def __init__(
+        self,
+        directory: Path,
+        clone_mode: CloneMode = "auto",
+        target: iscsi_target.TgtTarget | None = None,
+    ) -> None:
         self.directory = directory
+        self.target = target
+        """Where iSCSI exports are made (None: only ``local`` connections)."""
         self._requested_mode = clone_mode
         self.clone_mode = "copy"
         self._volumes = directory / "volumes"
@@ -58,7 +65,54 @@ class FileDriver(base.VolumeDriver):
                 reason="clone_mode is 'reflink' but the backend's file system cannot reflink"
             )
         self.clone_mode = "reflink" if can_reflink and self._requested_mode != "copy" else "copy"
+        if self.target is not None:
+            self.target.start()
         LOG.info("file backend ready, clone mode %s", self.clone_mode)
+
+    def export(self, export: base.ExportRef) -> dict[str, Any]:
+        """iSCSI through the backend's tgtd for a connector with an ``initiator`` when a
+        target is configured; else ``local`` (the file's path)."""
+        initiator = export.connector.get("initiator")
+        if self.target is None or not initiator:
+            return super().export(export)
+        if export.connection_info is not None:
+            data = export.connection_info["data"]
+            username, password = data["auth_username"], data["auth_password"]
+        else:
+            username, password = iscsi_target.new_credentials()
+        path = self._volume_path(export.volume.id)
+        if not path.is_file():
+            raise errors.BackendSourceMissing(kind="volume", source_id=export.volume.id)
+        self.target.export(
+            export.attachment_id,
+            path,
+            initiator=str(initiator),
+            username=username,
+            password=password,
+            readonly=export.access_mode == "ro",
+        )
+        return iscsi_target.connection_info(
+            self.target,
+            attachment_id=export.attachment_id,
+            volume_id=export.volume.id,
+            username=username,
+            password=password,
+            access_mode=export.access_mode,
+        )
+
+    def unexport(self, export: base.ExportRef) -> None:
+        if self.target is not None:
+            self.target.remove(export.attachment_id)
+
+    def exports(self) -> list[str] | None:
+        if self.target is None:
+            return None
+        self.target.ensure_running()
+        return self.target.exported()
+
+    def stop(self) -> None:
+        if self.target is not None:
+            self.target.stop()
 
     def remove_partial_files(self) -> list[str]:
         """Delete what operations that never finished left in ``tmp/``; returns the names.
@@ -79,7 +133,7 @@ class FileDriver(base.VolumeDriver):
 
     def check_health(self) -> None:
         """Its three folders are directories and ``tmp/`` takes a new file (written, then
-        removed; no fsync: a probe must stay cheap)."""
+        removed; no fsync: a probe must stay cheap); with a target, tgtd answers."""
         for folder in (self._volumes, self._snapshots, self._tmp):
             if not folder.is_dir():
                 raise errors.BackendError(action=f"find its {folder.name}/ directory")
@@ -93,6 +147,8 @@ class FileDriver(base.VolumeDriver):
                 probe.unlink(missing_ok=True)
         except OSError as exc:
             raise errors.from_os_error(exc, "write a file in its tmp/ directory") from exc
+        if self.target is not None:
+            self.target.targets()  # tgtd answers (ExportFailed, a BackendError, if not)
 
     def create_volume(self, volume: base.VolumeRef) -> base.ModelUpdate | None:
         with self._new_file(self._volume_path(volume.id), "create the volume") as fd:

@@ -28,6 +28,7 @@ TABLES = (
     models.UserMessage,
     models.IdempotencyKey,
     models.Backup,
+    models.Attachment,
 )
 BUSY_VOLUMES = frozenset(
     {
