@@ -257,7 +257,9 @@ class Hearth(catalog.Catalog):
         ctx = context or self.context
         max_size = self.services.settings.limits.max_volume_size_gb
         with self.services.db.transaction() as session:
-            volume = requests.begin_volume_extend(session, ctx, volume_id, new_size, max_size)
+            volume = requests.begin_volume_extend(
+                session, ctx, volume_id, new_size, max_size, self.services.settings.quotas
+            )
         assert volume.host is not None
         self.services.volume_api.extend_volume(ctx, volume.host, volume_id, int(new_size))
         if wait:
@@ -286,7 +288,15 @@ class Hearth(catalog.Catalog):
         """Snapshot an available volume; returns the snapshot once it has ended."""
         ctx = context or self.context
         with self.services.db.transaction() as session:
-            snapshot = requests.new_snapshot(session, ctx, volume_id, name, description, metadata)
+            snapshot = requests.new_snapshot(
+                session,
+                ctx,
+                volume_id,
+                name,
+                description,
+                metadata,
+                quota_settings=self.services.settings.quotas,
+            )
             host = volumes.get(session, volume_id).host
         assert host is not None, "only a placed, available volume can be snapshotted"
         self.services.volume_api.create_snapshot(ctx, host, snapshot.id)

@@ -32,7 +32,7 @@ from hearth.image import cache, convert, fetch, qemu, store
 from hearth.metrics import outcomes, phases, state
 from hearth.scheduler import rpcapi as scheduler_rpcapi
 from hearth.scheduler.manager import SchedulerEndpoint, SchedulerManager
-from hearth.service import housekeeping
+from hearth.service import heartbeats, housekeeping
 from hearth.volume import rpcapi as volume_rpcapi
 from hearth.volume.drivers import base, file
 from hearth.volume.endpoint import VolumeEndpoint
@@ -113,6 +113,7 @@ class Services:
                 self.bus.serve(scheduler_rpcapi.TOPIC, SchedulerEndpoint(self.scheduler))
             )
             self.scheduler.reconcile(self.settings.recovery, everything=True)
+        heartbeats.beat(self)  # the os-services rows of the roles served here
         if self.managers or self.scheduler is not None:
             self._ticker = threading.Thread(target=self._tick, name="heartbeat", daemon=True)
             self._ticker.start()
@@ -164,6 +165,7 @@ class Services:
         while not self._stop_ticking.wait(interval):
             for manager in self.managers.values():
                 manager.report_stats_quietly()
+            heartbeats.beat(self)
             if time.monotonic() >= next_pass:
                 next_pass = time.monotonic() + self.settings.recovery.interval
                 self._reconcile_quietly()
