@@ -34,6 +34,10 @@ from hearth.api import (
     messages,
     metrics,
     middleware,
+    os_services,
+    pools,
+    qos_specs,
+    quota_sets,
     snapshots,
     types,
     versions,
@@ -49,6 +53,10 @@ RESOURCE_ROUTERS: tuple[APIRouter, ...] = (
     types.router,
     messages.router,
     limits.router,
+    quota_sets.router,
+    os_services.router,
+    pools.router,
+    qos_specs.router,
 )
 
 

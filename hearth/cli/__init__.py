@@ -21,7 +21,18 @@ from typing import Any
 import click
 
 from hearth import config, errors, logs
-from hearth.cli import backends, db, images, messages, serve, snapshots, status, types, volumes
+from hearth.cli import (
+    backends,
+    db,
+    images,
+    messages,
+    quotas,
+    serve,
+    snapshots,
+    status,
+    types,
+    volumes,
+)
 from hearth.cli.options import FORMATS, Options
 from hearth.context import RequestContext
 
@@ -90,6 +101,7 @@ for command in (
     backends.backend,
     db.db,
     status.status,
+    quotas.quota,
 ):
     cli.add_command(command)
 

@@ -31,6 +31,7 @@ from hearth.service import (
     idempotency,
     maintenance,
     names,
+    operator,
     requests,
     updates,
     watch,
@@ -39,7 +40,7 @@ from hearth.service import (
 from hearth.volume import failed_create, scheduling
 
 
-class Hearth(catalog.Catalog):
+class Hearth(catalog.Catalog, operator.Operator):
     """Hearth in one process, on the settings it was opened with."""
 
     def __init__(self, services: wiring.Services, context: RequestContext) -> None:
