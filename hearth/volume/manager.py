@@ -273,10 +273,12 @@ class VolumeManager:
         try:
             self.driver.extend_volume(base.VolumeRef(volume.id, volume.size), new_size)
         except errors.HearthError as exc:
-            self._record_failure(context, volume_id, "VOLUME", messages.Action.EXTEND_VOLUME, exc)
-            with self.db.transaction() as session:  # the request layer claimed the growth
+            # the request layer claimed the growth and reserved its quota: both given back
+            # before the failure is recorded, so whoever sees the outcome sees them back
+            with self.db.transaction() as session:
                 backends.release(session, self.host, new_size - volume.size)
                 quota_usages.release(session, volume_id)
+            self._record_failure(context, volume_id, "VOLUME", messages.Action.EXTEND_VOLUME, exc)
             return
         with self.db.transaction() as session:
             if volumes.set_status(
