@@ -21,9 +21,11 @@ def test_quota_set_show_and_check_on_a_data_directory(tmp_path: Path) -> None:
     assert shown["gigabytes"]["in_use"] == 2
     assert as_json(invoke("-f", "json", "quota", "check")) == []
 
-    with Hearth.open(tmp_path / "data", serve=False) as hearth:
-        with hearth.services.db.transaction() as session:
-            session.execute(sa.update(models.QuotaUsage).values(in_use=0))
+    with (
+        Hearth.open(tmp_path / "data", serve=False) as hearth,
+        hearth.services.db.transaction() as session,
+    ):
+        session.execute(sa.update(models.QuotaUsage).values(in_use=0))
     drifted = invoke("quota", "check")
     assert drifted.exit_code == 1 and "gigabytes" in drifted.output
     assert invoke("quota", "check", "--sync").exit_code == 0
