@@ -39,6 +39,7 @@ from hearth.api import (
     qos_specs,
     quota_sets,
     snapshots,
+    transfers,
     types,
     versions,
     volume_metadata,
@@ -57,6 +58,7 @@ RESOURCE_ROUTERS: tuple[APIRouter, ...] = (
     os_services.router,
     pools.router,
     qos_specs.router,
+    transfers.router,
 )
 
 

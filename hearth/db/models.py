@@ -414,3 +414,20 @@ class QosAssociation(Base):
     )
     qos_specs_id: Mapped[str] = mapped_column(ForeignKey("qos_specs.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VolumeTransfer(Base):
+    """An offer to give a volume (and its snapshots) to whichever project presents the
+    transfer's id and key; only a salted hash of the key is kept."""
+
+    __tablename__ = "volume_transfers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    volume_id: Mapped[str] = mapped_column(ForeignKey("volumes.id"), unique=True)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    """The giving project."""
+    name: Mapped[str | None] = mapped_column(String(255))
+    salt: Mapped[str] = mapped_column(String(32))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of salt + key, hex."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

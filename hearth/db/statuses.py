@@ -14,6 +14,8 @@ class VolumeStatus(StrEnum):
     ERROR = "error"
     ERROR_DELETING = "error_deleting"
     ERROR_EXTENDING = "error_extending"
+    AWAITING_TRANSFER = "awaiting-transfer"
+    """Offered to another project (``os-volume-transfer``) until accepted or withdrawn."""
 
 
 class SnapshotStatus(StrEnum):

@@ -15,7 +15,8 @@ from typing import Any
 from hearth import errors
 from hearth.context import RequestContext
 from hearth.db import backends, models, qos_specs, quota_usages, services, snapshots, volumes
-from hearth.service import heartbeats, qos, quotas, service_rows, wiring
+from hearth.db import transfers as db_transfers
+from hearth.service import heartbeats, qos, quotas, service_rows, transfers, wiring
 
 
 @dataclass(frozen=True)
@@ -289,6 +290,46 @@ class Operator:
         """The id of a volume type's QoS specs, or None."""
         with self.services.db.read() as session:
             return qos_specs.of_type(session, volume_type_id)
+
+    # volume transfers
+
+    def create_transfer(
+        self, volume_id: Any, name: Any = None, *, context: RequestContext | None = None
+    ) -> tuple[models.VolumeTransfer, str]:
+        """Offer a volume to another project; returns the transfer and its key (shown
+        only now)."""
+        with self.services.db.transaction() as session:
+            return transfers.create(session, context or self.context, volume_id, name)
+
+    def accept_transfer(
+        self, transfer_id: str, auth_key: Any, *, context: RequestContext | None = None
+    ) -> models.VolumeTransfer:
+        """Take a transfer's volume (and its snapshots, and their quota) into the
+        caller's project."""
+        with self.services.db.transaction() as session:
+            return transfers.accept(
+                session, context or self.context, transfer_id, auth_key, self._quota_settings
+            )
+
+    def delete_transfer(self, transfer_id: str, *, context: RequestContext | None = None) -> None:
+        """Withdraw a transfer; its volume is available to its project again."""
+        with self.services.db.transaction() as session:
+            transfers.withdraw(session, context or self.context, transfer_id)
+
+    def list_transfers(
+        self, *, context: RequestContext | None = None
+    ) -> Sequence[models.VolumeTransfer]:
+        """The caller's project's transfers."""
+        with self.services.db.read() as session:
+            return transfers.find(session, context or self.context)
+
+    def get_transfer(
+        self, transfer_id: str, *, context: RequestContext | None = None
+    ) -> models.VolumeTransfer:
+        """One transfer of the caller's project."""
+        ctx = context or self.context
+        with self.services.db.read() as session:
+            return db_transfers.get(session, transfer_id, project_id=ctx.visible_project)
 
 
 def _roles(served: wiring.Services) -> list[tuple[str, str, str]]:

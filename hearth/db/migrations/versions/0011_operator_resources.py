@@ -1,5 +1,6 @@
 """The operator's resources: quotas (limits, class limits, usages, reservations), service
-rows with their heartbeats and switches, QoS specs and their volume-type associations.
+rows with their heartbeats and switches, QoS specs and their volume-type associations,
+volume transfers.
 
 Revision ID: 0011
 Revises: 0007
@@ -108,9 +109,23 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
     )
 
+    op.create_table(
+        "volume_transfers",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column(
+            "volume_id", sa.String(36), sa.ForeignKey("volumes.id"), nullable=False, unique=True
+        ),
+        sa.Column("project_id", sa.String(255), nullable=False, index=True),
+        sa.Column("name", sa.String(255)),
+        sa.Column("salt", sa.String(32), nullable=False),
+        sa.Column("key_hash", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+    )
+
 
 def downgrade() -> None:
     for table in (
+        "volume_transfers",
         "qos_associations",
         "qos_specs",
         "services",
