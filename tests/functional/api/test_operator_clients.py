@@ -115,3 +115,27 @@ def test_cinder_quota_update_is_enforced_on_openstack_volume_create(served: Serv
     lines = [line for line in cinder(served, "quota-usage", "project-a").splitlines()]
     [volumes] = [line for line in lines if line.startswith("| volumes ")]
     assert [cell.strip() for cell in volumes.split("|")[1:5]] == ["volumes", "1", "0", "1"]
+
+
+def test_openstack_volume_transfer_request_create_and_accept(served: Served) -> None:
+    alice, bob = "alice:project-a", "bob:project-b"
+    volume = openstack(served, "volume", "create", "--size", "1", "gift", token=alice)
+    assert wait_until(lambda: volume_status(served, volume["id"]) == "available", timeout=60)
+    request = openstack(
+        served, "volume", "transfer", "request", "create", volume["id"], token=alice
+    )
+    assert request["volume_id"] == volume["id"] and request["auth_key"]
+    accepted = openstack(
+        served,
+        "volume",
+        "transfer",
+        "request",
+        "accept",
+        "--auth-key",
+        request["auth_key"],
+        request["id"],
+        token=bob,
+    )
+    assert accepted["volume_id"] == volume["id"]
+    taken = openstack(served, "volume", "show", volume["id"], token=bob)
+    assert taken["status"] == "available"
