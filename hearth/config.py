@@ -228,6 +228,23 @@ class LimitSettings(_Section):
     """The largest volume a single request may ask for, in GiB."""
 
 
+class QuotaSettings(_Section):
+    """Every project's default quota limits (-1: unlimited), until ``os-quota-class-sets``
+    sets the ``default`` class or a project gets its own. Cinder's defaults are 10 volumes,
+    10 snapshots, 1000 GiB, 10 backups, 1000 backup GiB and 10 groups; Hearth's are
+    unlimited, so an embedded Hearth refuses nothing it did not before."""
+
+    volumes: int = Field(default=-1, ge=-1)
+    snapshots: int = Field(default=-1, ge=-1)
+    gigabytes: int = Field(default=-1, ge=-1)
+    """GiB of volumes and snapshots together."""
+    backups: int = Field(default=-1, ge=-1)
+    backup_gigabytes: int = Field(default=-1, ge=-1)
+    groups: int = Field(default=-1, ge=-1)
+    per_volume_gigabytes: int = Field(default=-1, ge=-1)
+    """The largest one volume may be, in GiB (checked at create and extend)."""
+
+
 class KeystoneSettings(_Section):
     """How the API validates Keystone tokens (``auth = "keystone"``), handed to
     keystonemiddleware's ``auth_token`` as its options."""
@@ -339,6 +356,7 @@ class Settings(_Section):
     api: ApiSettings = ApiSettings()
     metrics: MetricsSettings = MetricsSettings()
     logging: LoggingSettings = LoggingSettings()
+    quotas: QuotaSettings = QuotaSettings()
 
     @property
     def database_url(self) -> str:

@@ -47,8 +47,10 @@ Each class carries what the rest of Hearth needs to act on a failure:
     │   ├── DuplicateName
     │   ├── IdempotencyKeyReused          a create's key was used for another request
     │   ├── BackupExists                  the repository already holds a backup of that id
-    │   └── BackupHasDependents           incremental backups still depend on the backup
+    │   ├── BackupHasDependents           incremental backups still depend on the backup
+    │   └── BackendFrozen                 a frozen backend refuses management operations
     ├── PreconditionFailed           412  an If-Match header no longer matches
+    ├── QuotaExceeded                413  the project's quota (named) has no room for it
     ├── ConfigError                  500  settings rejected at start-up
     ├── BackendBusy                  500  another process already serves this backend
     ├── NoValidBackend               500  the scheduler found no backend for a volume
@@ -570,3 +572,22 @@ def user_message_of(exc: BaseException) -> str:
 def code_of(exc: BaseException) -> str:
     """The stable code of any exception (foreign ones are internal errors)."""
     return exc.code if isinstance(exc, HearthError) else HearthError.code
+
+
+class BackendFrozen(Conflict):
+    """An operator froze the backend (``os-services/freeze``): its volumes and snapshots
+    are not changed until it is thawed."""
+
+    code = "backend_frozen"
+    message = "Cannot {action} {kind} {resource_id}: its backend {backend} is frozen."
+
+
+class QuotaExceeded(HearthError):
+    """The request would take the project over one of its quota limits; nothing was made."""
+
+    status = 413
+    code = "quota_exceeded"
+    message = (
+        "Quota exceeded for {resource}: {requested} requested, {used} of {limit} already "
+        "used or reserved in project {project_id}."
+    )

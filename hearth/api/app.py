@@ -36,7 +36,12 @@ from hearth.api import (
     messages,
     metrics,
     middleware,
+    os_services,
+    pools,
+    qos_specs,
+    quota_sets,
     snapshots,
+    transfers,
     types,
     versions,
     volume_metadata,
@@ -53,6 +58,11 @@ RESOURCE_ROUTERS: tuple[APIRouter, ...] = (
     limits.router,
     backups.router,
     attachments.router,
+    quota_sets.router,
+    os_services.router,
+    pools.router,
+    qos_specs.router,
+    transfers.router,
 )
 
 

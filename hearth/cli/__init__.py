@@ -29,6 +29,7 @@ from hearth.cli import (
     db,
     images,
     messages,
+    quotas,
     serve,
     snapshots,
     status,
@@ -104,6 +105,7 @@ for command in (
     db.db,
     status.status,
     backups.backup,
+    quotas.quota,
 ):
     cli.add_command(command)
 attachments.register(volumes.volume)

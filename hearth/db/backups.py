@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hearth import errors, logs
-from hearth.db import models, rows
+from hearth.db import models, quota_usages, rows
 
 Backup = models.Backup
 LOG = logging.getLogger(__name__)
@@ -22,6 +22,7 @@ SORT_KEYS = frozenset({"id", "name", "status", "size", "created_at", "updated_at
 def create(session: Session, **fields: Any) -> Backup:
     """Insert a backup row and return it."""
     backup: Backup = rows.insert(session, Backup, fields)
+    quota_usages.charge(session, backup.project_id, quota_usages.backup_deltas(backup.size))
     logs.note(backup_id=backup.id, volume_id=backup.volume_id)
     logs.status_change(LOG, "backup", backup.id, "new", backup.status)
     return backup
@@ -125,8 +126,16 @@ def set_status(
 
 
 def delete(session: Session, backup_id: str) -> None:
-    """Remove the row (a no-op when it is already gone)."""
-    rows.delete(session, Backup, backup_id)
+    """Remove the row (a no-op when it is already gone) and give back its quota usage."""
+    removed = session.execute(
+        sa.delete(Backup)
+        .where(Backup.id == backup_id)
+        .returning(Backup.project_id, Backup.size)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if removed is not None:  # what the DELETE removed, so two deletes never refund twice
+        quota_usages.refund(session, removed[0], quota_usages.backup_deltas(removed[1]))
+    rows.delete(session, Backup, backup_id)  # already gone: only tells the subscribers
     logs.status_change(LOG, "backup", backup_id, "*", "deleted")
 
 

@@ -390,3 +390,141 @@ class Attachment(Base):
     attached_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
+
+
+# Operator resources (quotas, services, QoS specs): migration 0011.
+
+
+class QuotaLimit(Base):
+    """A project's own limit of one quota resource, overriding the default class's."""
+
+    __tablename__ = "quotas"
+    __table_args__ = (UniqueConstraint("project_id", "resource", name="uq_quotas_project"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    resource: Mapped[str] = mapped_column(String(300))
+    hard_limit: Mapped[int] = mapped_column(BigInteger)
+    """-1: unlimited."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
+
+
+class QuotaClassLimit(Base):
+    """A quota class's limit of one resource; the class ``default`` holds every project's
+    defaults (over ``[quotas]`` of the settings)."""
+
+    __tablename__ = "quota_classes"
+    __table_args__ = (UniqueConstraint("class_name", "resource", name="uq_quota_classes_class"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    class_name: Mapped[str] = mapped_column(String(255), index=True)
+    resource: Mapped[str] = mapped_column(String(300))
+    hard_limit: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
+
+
+class QuotaUsage(Base):
+    """What a project uses of one resource: ``in_use`` counts its rows (changed in the
+    transaction that inserts or deletes them), ``reserved`` the growth of operations under
+    way (the sum of its reservations)."""
+
+    __tablename__ = "quota_usages"
+    __table_args__ = (UniqueConstraint("project_id", "resource", name="uq_quota_usages_project"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    resource: Mapped[str] = mapped_column(String(300))
+    in_use: Mapped[int] = mapped_column(BigInteger, default=0)
+    reserved: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime | None] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class QuotaReservation(Base):
+    """Quota held by an operation under way (an extend's growth), committed into
+    ``in_use`` or released with its outcome, in the transaction that records it."""
+
+    __tablename__ = "quota_reservations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    resource: Mapped[str] = mapped_column(String(300))
+    delta: Mapped[int] = mapped_column(BigInteger)
+    resource_id: Mapped[str] = mapped_column(String(36), index=True)
+    """The volume (or snapshot, backup) whose operation holds it."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ServiceRow(Base):
+    """A Hearth process role as the os-services API shows it: scheduler, one volume
+    backend, backup; its heartbeat and the operator's switches."""
+
+    __tablename__ = "services"
+    __table_args__ = (UniqueConstraint("binary", "host", name="uq_services_binary_host"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    binary: Mapped[str] = mapped_column(String(64))
+    host: Mapped[str] = mapped_column(String(255))
+    """The backend's name for ``cinder-volume``; the machine's name for the others."""
+    availability_zone: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled_reason: Mapped[str | None] = mapped_column(String(255))
+    frozen: Mapped[bool] = mapped_column(Boolean, default=False)
+    log_levels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Logger prefix -> level asked for with set-log; each process applies its own."""
+    reported_at: Mapped[datetime | None]
+    """The last heartbeat."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
+
+
+class QosSpecs(Base):
+    """Named quality-of-service specs (IOPS, bytes per second) for volume types."""
+
+    __tablename__ = "qos_specs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    consumer: Mapped[str] = mapped_column(String(16))
+    """front-end (the attaching host enforces), back-end (the backend), or both."""
+    specs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
+
+
+class QosAssociation(Base):
+    """A volume type's QoS specs (a type has at most one)."""
+
+    __tablename__ = "qos_associations"
+
+    volume_type_id: Mapped[str] = mapped_column(
+        ForeignKey("volume_types.id", ondelete="CASCADE"), primary_key=True
+    )
+    qos_specs_id: Mapped[str] = mapped_column(ForeignKey("qos_specs.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VolumeTransfer(Base):
+    """An offer to give a volume (and its snapshots) to whichever project presents the
+    transfer's id and key; only a salted hash of the key is kept."""
+
+    __tablename__ = "volume_transfers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    volume_id: Mapped[str] = mapped_column(ForeignKey("volumes.id"), unique=True)
+    project_id: Mapped[str] = mapped_column(String(255), index=True)
+    """The giving project."""
+    name: Mapped[str | None] = mapped_column(String(255))
+    salt: Mapped[str] = mapped_column(String(32))
+    key_hash: Mapped[str] = mapped_column(String(64))
+    """SHA-256 of salt + key, hex."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,15 +10,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hearth import errors, logs
-from hearth.db import models, rows
+from hearth.db import models, quota_usages, rows
 
 Snapshot = models.Snapshot
 LOG = logging.getLogger(__name__)
 
 
 def create(session: Session, **fields: Any) -> Snapshot:
-    """Insert a snapshot row and return it."""
+    """Insert a snapshot row and return it; its project's quota usage counts it."""
     snapshot: Snapshot = rows.insert(session, Snapshot, fields)
+    kind = _type_of_volume(session, snapshot.volume_id)
+    deltas = quota_usages.snapshot_deltas(snapshot.volume_size, kind)
+    quota_usages.charge(session, snapshot.project_id, deltas)
     logs.note(snapshot_id=snapshot.id, volume_id=snapshot.volume_id)
     logs.status_change(LOG, "snapshot", snapshot.id, "new", snapshot.status)
     return snapshot
@@ -122,6 +125,24 @@ def set_status(
 
 
 def delete(session: Session, snapshot_id: str) -> None:
-    """Remove the row (a no-op when it is already gone)."""
-    rows.delete(session, Snapshot, snapshot_id)
+    """Remove the row (a no-op when it is already gone) and give back its quota usage."""
+    removed = session.execute(
+        sa.delete(Snapshot)
+        .where(Snapshot.id == snapshot_id)
+        .returning(Snapshot.project_id, Snapshot.volume_size, Snapshot.volume_id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if removed is not None:  # what the DELETE removed, so two deletes never refund twice
+        project_id, size, volume_id = removed
+        quota_usages.release(session, snapshot_id)
+        deltas = quota_usages.snapshot_deltas(size, _type_of_volume(session, volume_id))
+        quota_usages.refund(session, project_id, deltas)
+    rows.delete(session, Snapshot, snapshot_id)  # already gone: only tells the subscribers
     logs.status_change(LOG, "snapshot", snapshot_id, "*", "deleted")
+
+
+def _type_of_volume(session: Session, volume_id: str) -> str | None:
+    type_id = session.scalar(
+        sa.select(models.Volume.volume_type_id).where(models.Volume.id == volume_id)
+    )
+    return quota_usages.type_name(session, type_id)

@@ -25,6 +25,8 @@ class VolumeStatus(StrEnum):
     ATTACHING = "attaching"
     IN_USE = "in-use"
     DETACHING = "detaching"
+    AWAITING_TRANSFER = "awaiting-transfer"
+    """Offered to another project (``os-volume-transfer``) until accepted or withdrawn."""
 
 
 class SnapshotStatus(StrEnum):

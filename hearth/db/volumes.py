@@ -12,7 +12,7 @@ from sqlalchemy import orm
 from sqlalchemy.orm import Session
 
 from hearth import errors, logs
-from hearth.db import models, rows
+from hearth.db import models, quota_usages, rows
 
 Volume = models.Volume
 LOG = logging.getLogger(__name__)
@@ -21,8 +21,11 @@ _VIEWED = (orm.selectinload(Volume.attachments),)
 
 
 def create(session: Session, **fields: Any) -> Volume:
-    """Insert a volume row and return it (its id is filled in)."""
+    """Insert a volume row and return it (its id is filled in); its project's quota usage
+    counts it from this transaction on (``quota_usages``)."""
     volume: Volume = rows.insert(session, Volume, fields)
+    kind = quota_usages.type_name(session, volume.volume_type_id)
+    quota_usages.charge(session, volume.project_id, quota_usages.volume_deltas(volume.size, kind))
     logs.note(volume_id=volume.id)
     logs.status_change(LOG, "volume", volume.id, "new", volume.status)
     return volume
@@ -179,6 +182,18 @@ def place(session: Session, volume_id: str, host: str, availability_zone: str) -
 
 
 def delete(session: Session, volume_id: str) -> None:
-    """Remove the row (a no-op when it is already gone)."""
-    rows.delete(session, Volume, volume_id)
+    """Remove the row (a no-op when it is already gone) and give back its quota usage,
+    with any reservation it still holds."""
+    removed = session.execute(
+        sa.delete(Volume)
+        .where(Volume.id == volume_id)
+        .returning(Volume.project_id, Volume.size, Volume.volume_type_id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if removed is not None:  # what the DELETE removed, so two deletes never refund twice
+        project_id, size, type_id = removed
+        quota_usages.release(session, volume_id)
+        kind = quota_usages.type_name(session, type_id)
+        quota_usages.refund(session, project_id, quota_usages.volume_deltas(size, kind))
+    rows.delete(session, Volume, volume_id)  # already gone: only tells the subscribers
     logs.status_change(LOG, "volume", volume_id, "*", "deleted")

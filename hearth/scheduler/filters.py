@@ -1,9 +1,10 @@
 """Scheduler filters: which backends may take a volume, and why none may.
 
 Each filter keeps the backends that pass it; the first filter that leaves none names the
-reason a user reads ("no backend in availability zone 'az9'"). Order: fresh reports, the
-source's backend (copies stay with their source), not tried yet, availability zone,
-capabilities against the volume type's extra specs, capacity.
+reason a user reads ("no backend in availability zone 'az9'"). Order: fresh reports,
+enabled and not frozen (``os-services``), the source's backend (copies stay with their
+source), not tried yet, availability zone, capabilities against the volume type's extra
+specs, capacity.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ class BackendState:
     allocated_capacity_gb: int
     free_bytes: int
     reported_at: datetime | None
+    disabled: bool = False
+    """An operator disabled its volume service (``os-services/disable``)."""
+    frozen: bool = False
+    """An operator froze it (``os-services/freeze``)."""
 
     @property
     def free_capacity_gb(self) -> int:
@@ -58,6 +63,11 @@ def is_fresh(backend: BackendState, request: PlacementRequest) -> bool:
     """Its manager reported lately (a silent manager may be dead)."""
     reported = backend.reported_at
     return reported is not None and request.now - reported <= request.down_after
+
+
+def is_enabled(backend: BackendState, request: PlacementRequest) -> bool:
+    """Its volume service is neither disabled nor frozen."""
+    return not (backend.disabled or backend.frozen)
 
 
 def holds_the_source(backend: BackendState, request: PlacementRequest) -> bool:
@@ -93,6 +103,7 @@ def has_room(backend: BackendState, request: PlacementRequest) -> bool:
 
 FILTERS: Sequence[tuple[Filter, Callable[[PlacementRequest], str]]] = (
     (is_fresh, lambda r: f"no backend has reported in the last {r.down_after.seconds} s"),
+    (is_enabled, lambda r: "every backend that reported is disabled or frozen"),
     (holds_the_source, lambda r: f"the source's backend {r.source_host} is not available"),
     (not_tried, lambda r: f"every backend that could take it failed ({_names(r.tried)}){_last(r)}"),
     (in_zone, lambda r: f"no backend in availability zone {r.availability_zone!r}"),

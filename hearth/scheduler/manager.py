@@ -18,7 +18,7 @@ from typing import Any
 
 from hearth import config, errors
 from hearth.context import RequestContext
-from hearth.db import backends, models, statuses, volumes
+from hearth.db import backends, models, services, statuses, volumes
 from hearth.db.session import Database
 from hearth.scheduler import filters, weighers
 from hearth.volume import failed_create, scheduling
@@ -115,7 +115,8 @@ class SchedulerManager:
         tried = frozenset(() if self.settings.retry_same_backend else attempts.backends)
         request = _placement_request(volume, request_spec, attempts, tried, self.settings)
         with self.db.read() as session:
-            states = [_state(row) for row in backends.find_all(session)]
+            switches = services.volume_switches(session)
+            states = [_state(row, switches) for row in backends.find_all(session)]
         candidates = filters.select(states, request)
         for backend in weighers.order(candidates, self.settings.weigher):
             if self._claim(volume.id, backend, request.size_gb):
@@ -177,7 +178,10 @@ def _placement_request(
     )
 
 
-def _state(row: models.Backend) -> filters.BackendState:
+def _state(
+    row: models.Backend, switches: dict[str, tuple[bool, bool]] | None = None
+) -> filters.BackendState:
+    disabled, frozen = (switches or {}).get(row.name, (False, False))
     return filters.BackendState(
         name=row.name,
         availability_zone=row.availability_zone,
@@ -186,4 +190,6 @@ def _state(row: models.Backend) -> filters.BackendState:
         allocated_capacity_gb=row.allocated_capacity_gb,
         free_bytes=row.free_bytes,
         reported_at=row.reported_at,
+        disabled=disabled,
+        frozen=frozen,
     )

@@ -19,8 +19,16 @@ from typing import TYPE_CHECKING, Any
 
 from hearth import config, errors
 from hearth.context import RequestContext
-from hearth.db import backup_services, backups, models, snapshots, statuses, volumes
-from hearth.service import fields
+from hearth.db import (
+    backup_services,
+    backups,
+    models,
+    quota_usages,
+    snapshots,
+    statuses,
+    volumes,
+)
+from hearth.service import fields, quotas
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -102,6 +110,10 @@ def new_backup(
         data_timestamp=snapshot.created_at if snapshot else models.utcnow(),
         backup_metadata=fields.metadata("metadata", request.metadata),
         volume_previous_status=None if snapshot else volume.status,
+    )
+    # the row charged its usage: over a limit, the transaction rolls both back
+    quotas.enforce(
+        session, settings.quotas, context.project_id, quota_usages.backup_deltas(volume.size)
     )
     if snapshot is None:
         volumes.set_status(session, volume.id, Volume.BACKING_UP, expected=[volume.status])

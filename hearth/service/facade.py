@@ -33,6 +33,7 @@ from hearth.service import (
     legacy_attach,
     maintenance,
     names,
+    operator,
     requests,
     updates,
     watch,
@@ -41,7 +42,9 @@ from hearth.service import (
 from hearth.volume import failed_create, scheduling
 
 
-class Hearth(catalog.Catalog, backups.Backups, legacy_attach.LegacyAttachOperations):
+class Hearth(
+    catalog.Catalog, backups.Backups, legacy_attach.LegacyAttachOperations, operator.Operator
+):
     """Hearth in one process, on the settings it was opened with."""
 
     def __init__(self, services: wiring.Services, context: RequestContext) -> None:
@@ -259,7 +262,9 @@ class Hearth(catalog.Catalog, backups.Backups, legacy_attach.LegacyAttachOperati
         ctx = context or self.context
         max_size = self.services.settings.limits.max_volume_size_gb
         with self.services.db.transaction() as session:
-            volume = requests.begin_volume_extend(session, ctx, volume_id, new_size, max_size)
+            volume = requests.begin_volume_extend(
+                session, ctx, volume_id, new_size, max_size, self.services.settings.quotas
+            )
         assert volume.host is not None
         self.services.volume_api.extend_volume(ctx, volume.host, volume_id, int(new_size))
         if wait:
@@ -288,7 +293,15 @@ class Hearth(catalog.Catalog, backups.Backups, legacy_attach.LegacyAttachOperati
         """Snapshot an available volume; returns the snapshot once it has ended."""
         ctx = context or self.context
         with self.services.db.transaction() as session:
-            snapshot = requests.new_snapshot(session, ctx, volume_id, name, description, metadata)
+            snapshot = requests.new_snapshot(
+                session,
+                ctx,
+                volume_id,
+                name,
+                description,
+                metadata,
+                quota_settings=self.services.settings.quotas,
+            )
             host = volumes.get(session, volume_id).host
         assert host is not None, "only a placed, available volume can be snapshotted"
         self.services.volume_api.create_snapshot(ctx, host, snapshot.id)

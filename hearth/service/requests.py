@@ -18,6 +18,7 @@ from hearth.db import (
     backends,
     backups,
     models,
+    quota_usages,
     restores,
     snapshots,
     statuses,
@@ -25,7 +26,7 @@ from hearth.db import (
     volumes,
 )
 from hearth.image import info
-from hearth.service import fields, image_requests
+from hearth.service import fields, image_requests, quotas, service_rows
 from hearth.volume import scheduling
 
 if TYPE_CHECKING:
@@ -98,6 +99,14 @@ def new_volume(
         backup_id=request.backup_id,
         volume_metadata=fields.metadata("metadata", request.metadata),
     )
+    # the row charged its usage: over a limit, the transaction rolls both back
+    quotas.check_volume_size(session, settings.quotas, context.project_id, size)
+    quotas.enforce(
+        session,
+        settings.quotas,
+        context.project_id,
+        quota_usages.volume_deltas(size, volume_type.name),
+    )
     if isinstance(source, models.Backup) and not restores.hold(session, source.id, volume.id):
         raise errors.SourceNotAvailable(kind="Backup", source_id=source.id, status="restoring")
     spec = scheduling.build(
@@ -113,6 +122,7 @@ def begin_volume_delete(session: Session, context: RequestContext, volume_id: st
     """Move a volume to ``deleting`` and return the backend that must delete its data; or,
     for a volume never placed on a backend, delete its row and return None."""
     volume = volumes.get_for_update(session, volume_id, project_id=_scope(context))
+    service_rows.refuse_if_frozen(session, volume.host, "delete", "volume", volume_id)
     if volume.status not in statuses.VOLUME_DELETABLE:
         raise errors.InvalidStatus(
             action="delete", kind="volume", resource_id=volume_id, status=volume.status
@@ -130,10 +140,17 @@ def begin_volume_delete(session: Session, context: RequestContext, volume_id: st
 
 
 def begin_volume_extend(
-    session: Session, context: RequestContext, volume_id: str, new_size: Any, max_size: int
+    session: Session,
+    context: RequestContext,
+    volume_id: str,
+    new_size: Any,
+    max_size: int,
+    quota_settings: config.QuotaSettings | None = None,
 ) -> models.Volume:
-    """Check an extend request and move the volume to ``extending``."""
+    """Check an extend request, reserve the growth's quota (committed or released with
+    the outcome) and move the volume to ``extending``."""
     volume = volumes.get_for_update(session, volume_id, project_id=_scope(context))
+    service_rows.refuse_if_frozen(session, volume.host, "extend", "volume", volume_id)
     size = fields.integer("new_size", new_size)
     if size <= volume.size or size > max_size:
         raise errors.InvalidInput(
@@ -145,6 +162,13 @@ def begin_volume_extend(
         raise errors.InvalidStatus(
             action="extend", kind="volume", resource_id=volume_id, status=volume.status
         )
+    chosen = quota_settings or config.QuotaSettings()
+    quotas.check_volume_size(session, chosen, volume.project_id, size)
+    growth = quota_usages.growth_deltas(
+        size - volume.size, quota_usages.type_name(session, volume.volume_type_id)
+    )
+    quota_usages.reserve(session, volume.project_id, volume_id, growth)
+    quotas.enforce(session, chosen, volume.project_id, growth)
     if not backends.claim(session, volume.host, size - volume.size):
         raise errors.CapacityExceeded(backend=volume.host, size=size - volume.size)
     volumes.set_status(session, volume_id, statuses.VolumeStatus.EXTENDING)
@@ -158,16 +182,19 @@ def new_snapshot(
     name: Any = None,
     description: Any = None,
     metadata: Any = None,
+    quota_settings: config.QuotaSettings | None = None,
 ) -> models.Snapshot:
-    """Check a create-snapshot request and insert its row (``creating``)."""
+    """Check a create-snapshot request and insert its row (``creating``), its quota
+    usage charged with it."""
     fields.reference("volume_id", volume_id, reason="a volume id is required")
     # the volume is the resource acted on: missing (or another project's) is not found
     volume = volumes.get_for_update(session, volume_id, project_id=_scope(context))
+    service_rows.refuse_if_frozen(session, volume.host, "snapshot", "volume", volume_id)
     if volume.status != statuses.VolumeStatus.AVAILABLE:
         raise errors.InvalidStatus(
             action="snapshot", kind="volume", resource_id=volume_id, status=volume.status
         )
-    return snapshots.create(
+    snapshot = snapshots.create(
         session,
         volume_id=volume_id,
         name=fields.optional_text("name", name),
@@ -178,6 +205,14 @@ def new_snapshot(
         status=statuses.SnapshotStatus.CREATING,
         snapshot_metadata=fields.metadata("metadata", metadata),
     )
+    kind = quota_usages.type_name(session, volume.volume_type_id)
+    quotas.enforce(
+        session,
+        quota_settings or config.QuotaSettings(),
+        context.project_id,
+        quota_usages.snapshot_deltas(volume.size, kind),
+    )
+    return snapshot
 
 
 def begin_snapshot_delete(
@@ -185,6 +220,8 @@ def begin_snapshot_delete(
 ) -> models.Snapshot:
     """Move a snapshot to ``deleting``."""
     snapshot = snapshots.get(session, snapshot_id, project_id=_scope(context))
+    host = volumes.get(session, snapshot.volume_id).host
+    service_rows.refuse_if_frozen(session, host, "delete", "snapshot", snapshot_id)
     if not snapshots.set_status(
         session,
         snapshot_id,

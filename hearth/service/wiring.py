@@ -37,7 +37,7 @@ from hearth.image import cache, convert, fetch, qemu, store
 from hearth.metrics import outcomes, phases, state
 from hearth.scheduler import rpcapi as scheduler_rpcapi
 from hearth.scheduler.manager import SchedulerEndpoint, SchedulerManager
-from hearth.service import housekeeping
+from hearth.service import heartbeats, housekeeping
 from hearth.volume import rpcapi as volume_rpcapi
 from hearth.volume.drivers import base, file, iscsi_target
 from hearth.volume.endpoint import VolumeEndpoint
@@ -130,6 +130,7 @@ class Services:
                 self.bus.serve(scheduler_rpcapi.TOPIC, SchedulerEndpoint(self.scheduler))
             )
             self.scheduler.reconcile(self.settings.recovery, everything=True)
+        heartbeats.beat(self)  # the os-services rows of the roles served here
         if self.backup_manager is not None:  # last: a restore waits for creates
             self.backup_manager.init_host()
             self._servers.append(
@@ -190,6 +191,7 @@ class Services:
                 manager.report_stats_quietly()
             if self.backup_manager is not None:
                 self.backup_manager.report_quietly()
+            heartbeats.beat(self)
             if time.monotonic() >= next_pass:
                 next_pass = time.monotonic() + self.settings.recovery.interval
                 self._reconcile_quietly()

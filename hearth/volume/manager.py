@@ -23,7 +23,7 @@ from typing import Any
 
 from hearth import config, coordination, errors, messages, notifications
 from hearth.context import RequestContext
-from hearth.db import backends, models, snapshots, statuses, volumes
+from hearth.db import backends, models, quota_usages, snapshots, statuses, volumes
 from hearth.db.session import Database
 from hearth.image import cache
 from hearth.notifications import events
@@ -294,9 +294,12 @@ class VolumeManager:
         try:
             self.driver.extend_volume(base.VolumeRef(volume.id, volume.size), new_size)
         except errors.HearthError as exc:
-            self._record_failure(context, volume_id, "VOLUME", messages.Action.EXTEND_VOLUME, exc)
-            with self.db.transaction() as session:  # the request layer claimed the growth
+            # the request layer claimed the growth and reserved its quota: both given back
+            # before the failure is recorded, so whoever sees the outcome sees them back
+            with self.db.transaction() as session:
                 backends.release(session, self.host, new_size - volume.size)
+                quota_usages.release(session, volume_id)
+            self._record_failure(context, volume_id, "VOLUME", messages.Action.EXTEND_VOLUME, exc)
             return
         with self.db.transaction() as session:
             if volumes.set_status(
@@ -306,6 +309,7 @@ class VolumeManager:
                 expected=[statuses.VolumeStatus.EXTENDING],
                 size=new_size,
             ):
+                quota_usages.commit(session, volume_id)  # the growth is the volume's now
                 notifications.emit_volume(
                     session, volumes.get(session, volume_id), events.VOLUME_RESIZE.end
                 )

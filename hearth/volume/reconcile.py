@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from hearth import config, errors, messages, notifications
 from hearth.context import RequestContext
-from hearth.db import backends, models, snapshots, statuses, volumes
+from hearth.db import backends, models, quota_usages, snapshots, statuses, volumes
 from hearth.notifications import events
 from hearth.volume import failed_create, scheduling
 from hearth.volume.drivers import base
@@ -123,6 +123,10 @@ def _settle_extend(manager: VolumeManager, volume: models.Volume, context: Reque
         ):
             return "extends already settled"
         settled = volumes.get(session, volume.id)
+        if grown:  # the reserved growth is committed, or released with the undo
+            quota_usages.commit(session, volume.id)
+        else:
+            quota_usages.release(session, volume.id)
         if grown:
             notifications.emit_volume(session, settled, events.VOLUME_RESIZE.end)
         else:

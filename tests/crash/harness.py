@@ -576,6 +576,7 @@ class Harness:
             if entry.status != "ready" or entry.in_use:
                 problems.append(f"cache: entry {entry.id} {entry.status}, in use {entry.in_use}")
         problems += [f"audit: {f.backend} {f.kind} {f.resource_id}" for f in self.hearth.audit()]
+        problems += [f"quota: {d}" for d in self.hearth.check_quotas()]
         problems += [f"process: {c} still runs" for c in self._leftover_processes().values()]
         return problems
 

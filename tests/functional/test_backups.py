@@ -320,3 +320,27 @@ def test_the_backup_role_consumes_its_queue_heartbeats_and_owns_its_name(tmp_pat
 def _reported_at(services: wiring.Services) -> Any:
     with services.db.read() as session:
         return backup_services.find_all(session)[0].reported_at
+
+
+def test_backups_count_against_the_projects_backup_quotas(tmp_path: Path) -> None:
+    """The ``backups`` quota refuses a backup over it (413 naming the quota), changing
+    nothing; a deleted backup gives its usage back, and usage always equals the recount."""
+    hearth = open_hearth(make_settings(tmp_path / "data", quotas={"backups": 1}))
+    try:
+        volume = hearth.create_volume(1)
+        first = hearth.create_backup(volume.id)
+        assert first.status == "available"
+        with pytest.raises(errors.QuotaExceeded, match="backups"):
+            hearth.create_backup(volume.id, name="one too many")
+        assert [b.id for b in hearth.list_backups()] == [first.id]
+        assert hearth.get_volume(volume.id).status == "available"
+        usage = hearth.quota_set(hearth.context.project_id, usage=True)
+        assert usage["backups"]["in_use"] == 1
+        assert usage["backup_gigabytes"]["in_use"] == 1
+        assert hearth.check_quotas() == []
+        hearth.delete_backup(first.id)
+        usage = hearth.quota_set(hearth.context.project_id, usage=True)
+        assert (usage["backups"]["in_use"], usage["backup_gigabytes"]["in_use"]) == (0, 0)
+        assert hearth.check_quotas() == []
+    finally:
+        hearth.close()

@@ -9,7 +9,7 @@ from hearth.db import models
 
 
 def detail(call: Call, volume_type: models.VolumeType) -> dict[str, Any]:
-    """A volume type; its QoS specs id for admins only (Hearth has no QoS specs)."""
+    """A volume type; its QoS specs id for admins only."""
     body: dict[str, Any] = {
         "id": volume_type.id,
         "name": volume_type.name,
@@ -19,5 +19,5 @@ def detail(call: Call, volume_type: models.VolumeType) -> dict[str, Any]:
         "extra_specs": {key: str(value) for key, value in volume_type.extra_specs.items()},
     }
     if call.context.is_admin:
-        body["qos_specs_id"] = None
+        body["qos_specs_id"] = call.hearth.qos_specs_id_of_type(volume_type.id)
     return body
