@@ -34,9 +34,11 @@ from hearth.api import (
     messages,
     metrics,
     middleware,
+    snapshot_actions,
     snapshots,
     types,
     versions,
+    volume_actions,
     volume_metadata,
     volumes,
 )
@@ -49,6 +51,8 @@ RESOURCE_ROUTERS: tuple[APIRouter, ...] = (
     types.router,
     messages.router,
     limits.router,
+    volume_actions.router,
+    snapshot_actions.router,
 )
 
 

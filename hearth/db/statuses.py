@@ -14,6 +14,14 @@ class VolumeStatus(StrEnum):
     ERROR = "error"
     ERROR_DELETING = "error_deleting"
     ERROR_EXTENDING = "error_extending"
+    UPLOADING = "uploading"
+    """Its bytes are being copied into a new image (``os-volume_upload_image``)."""
+    RETYPING = "retyping"
+    """Being moved to another backend for a new volume type (``os-retype``)."""
+    MAINTENANCE = "maintenance"
+    """Being moved by an administrator (``os-migrate_volume``), or set so by one."""
+    REVERTING = "reverting"
+    """Its data is being replaced by its latest snapshot's (``revert``, 3.40)."""
 
 
 class SnapshotStatus(StrEnum):
@@ -24,6 +32,8 @@ class SnapshotStatus(StrEnum):
     DELETING = "deleting"
     ERROR = "error"
     ERROR_DELETING = "error_deleting"
+    RESTORING = "restoring"
+    """Its volume is being reverted to it."""
 
 
 class ImageStatus(StrEnum):
@@ -62,3 +72,11 @@ VOLUME_DELETABLE = frozenset(
 SNAPSHOT_DELETABLE = frozenset(
     {SnapshotStatus.AVAILABLE, SnapshotStatus.ERROR, SnapshotStatus.ERROR_DELETING}
 )
+
+# Statuses an administrator may set with os-reset_status (Cinder's, attachments' included).
+VOLUME_RESETTABLE = frozenset(
+    {*(status.value for status in VolumeStatus), "in-use", "attaching", "detaching", "reserved"}
+)
+SNAPSHOT_RESETTABLE = frozenset(status.value for status in SnapshotStatus)
+# Migration statuses os-reset_status accepts ("none" clears it).
+MIGRATION_RESETTABLE = frozenset({"none", "migrating", "completing", "success", "error"})

@@ -27,6 +27,7 @@ from hearth.context import RequestContext
 from hearth.db import models, snapshots, statuses, volumes
 from hearth.db.rows import Page
 from hearth.service import (
+    actions,
     catalog,
     idempotency,
     maintenance,
@@ -39,7 +40,7 @@ from hearth.service import (
 from hearth.volume import failed_create, scheduling
 
 
-class Hearth(catalog.Catalog):
+class Hearth(catalog.Catalog, actions.Actions):
     """Hearth in one process, on the settings it was opened with."""
 
     def __init__(self, services: wiring.Services, context: RequestContext) -> None:
