@@ -29,6 +29,10 @@ class Action(StrEnum):
     CREATE_SNAPSHOT = "create snapshot"
     DELETE_SNAPSHOT = "delete snapshot"
     AUDIT = "keep the data"
+    REVERT_VOLUME = "revert volume to snapshot"
+    UPLOAD_IMAGE = "upload volume to image"
+    MIGRATE_VOLUME = "migrate volume"
+    REIMAGE_VOLUME = "reimage volume"
 
 
 def text_of(action: Action, error: BaseException, request_id: str | None) -> str:

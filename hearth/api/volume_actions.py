@@ -21,8 +21,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from hearth import errors
-from hearth.api import schemas
+from hearth.api import schemas, versions
 from hearth.api.calls import Call, call, json_body
+from hearth.api.views import shapes
 
 router = APIRouter(tags=["volume actions"])
 Handler = Callable[[Call, str, Any], Response]
@@ -120,6 +121,63 @@ def show_image_metadata(call: Call, volume_id: str, arguments: Any) -> Response:
     return ok({"metadata": call.hearth.get_volume_image_metadata(volume_id, context=call.context)})
 
 
+def revert(call: Call, volume_id: str, arguments: Any) -> Response:
+    call.require(versions.VOLUME_REVERT)
+    given = arguments_object("revert", arguments)
+    call.hearth.revert_volume(volume_id, given.get("snapshot_id"), context=call.context, wait=False)
+    return accepted()
+
+
+def upload_image(call: Call, volume_id: str, arguments: Any) -> Response:
+    given = arguments_object("os-volume_upload_image", arguments)
+    volume, image = call.hearth.upload_volume_to_image(
+        volume_id, given, context=call.context, wait=False
+    )
+    volume_type = volume.volume_type
+    body = {
+        "id": volume.id,
+        "updated_at": shapes.timestamp(volume.updated_at),
+        "status": "uploading",
+        "display_description": volume.description,
+        "size": volume.size,
+        "volume_type": None
+        if volume_type is None
+        else {"id": volume_type.id, "name": volume_type.name},
+        "image_id": image.id,
+        "container_format": image.container_format,
+        "disk_format": image.disk_format,
+        "image_name": image.name,
+        "protected": False,
+        "visibility": image.visibility,
+    }
+    return JSONResponse({"os-volume_upload_image": body}, status_code=202)
+
+
+def retype(call: Call, volume_id: str, arguments: Any) -> Response:
+    given = arguments_object("os-retype", arguments)
+    call.hearth.retype_volume(
+        volume_id,
+        given.get("new_type"),
+        given.get("migration_policy", "never"),
+        context=call.context,
+        wait=False,
+    )
+    return accepted()
+
+
+def migrate(call: Call, volume_id: str, arguments: Any) -> Response:
+    given = arguments_object("os-migrate_volume", arguments)
+    call.hearth.migrate_volume(volume_id, given, context=call.context, wait=False)
+    return accepted()
+
+
+def reimage(call: Call, volume_id: str, arguments: Any) -> Response:
+    call.require(versions.VOLUME_REIMAGE)
+    given = arguments_object("os-reimage", arguments)
+    call.hearth.reimage_volume(volume_id, given, context=call.context, wait=False)
+    return accepted()
+
+
 ACTIONS: dict[str, Handler] = {
     "os-extend": extend,
     "os-reset_status": reset_status,
@@ -129,5 +187,10 @@ ACTIONS: dict[str, Handler] = {
     "os-set_image_metadata": set_image_metadata,
     "os-unset_image_metadata": unset_image_metadata,
     "os-show_image_metadata": show_image_metadata,
+    "revert": revert,
+    "os-volume_upload_image": upload_image,
+    "os-retype": retype,
+    "os-migrate_volume": migrate,
+    "os-reimage": reimage,
 }
 """Every action served, by the name a body gives it."""

@@ -180,3 +180,15 @@ def delete(session: Session, volume_id: str) -> None:
     """Remove the row (a no-op when it is already gone)."""
     rows.delete(session, Volume, volume_id)
     logs.status_change(LOG, "volume", volume_id, "*", "deleted")
+
+
+def find_migrations(session: Session, host: str) -> Sequence[Volume]:
+    """Volumes whose migration names ``host``: migrating to it, or completing from it."""
+    query = (
+        sa.select(Volume)
+        .where(
+            Volume.migration_host == host, Volume.migration_status.in_(["migrating", "completing"])
+        )
+        .order_by(Volume.created_at)
+    )
+    return session.scalars(query).all()

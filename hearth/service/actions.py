@@ -13,8 +13,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from hearth.context import RequestContext
-from hearth.db import snapshots, statuses, volumes
-from hearth.service import snapshot_actions, volume_actions, watch, wiring
+from hearth.db import models, snapshots, statuses, volumes
+from hearth.service import (
+    data_actions,
+    migration,
+    snapshot_actions,
+    volume_actions,
+    watch,
+    wiring,
+)
 
 Arguments = Mapping[str, Any]
 
@@ -100,6 +107,101 @@ class Actions:
                 session, context or self.context, volume_id, {"key": key}
             )
 
+    # volume data
+
+    def revert_volume(
+        self,
+        volume_id: str,
+        snapshot_id: Any,
+        *,
+        context: RequestContext | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> None:
+        """Give a volume its latest snapshot's data again (same size; both available)."""
+        ctx = context or self.context
+        with self.services.db.transaction() as session:
+            work, snapshot = data_actions.begin_revert(
+                session, ctx, volume_id, {"snapshot_id": snapshot_id}
+            )
+        self.services.volume_api.revert_to_snapshot(ctx, work.host, volume_id, snapshot.id)
+        self._until_leaves(volume_id, statuses.VolumeStatus.REVERTING, wait, timeout)
+
+    def upload_volume_to_image(
+        self,
+        volume_id: str,
+        arguments: Arguments,
+        *,
+        context: RequestContext | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> tuple[models.Volume, models.Image]:
+        """Copy an available volume into a new image (``image_name``, ``disk_format``,
+        ``container_format``, ``visibility``); returns the volume and the image as the
+        request left them (``uploading``, ``queued``), or as the upload ended with ``wait``."""
+        ctx = context or self.context
+        with self.services.db.transaction() as session:
+            work, image = data_actions.begin_upload(session, ctx, volume_id, arguments)
+        with self.services.db.read() as session:  # with its type, as the answer shows it
+            volume = volumes.get(session, volume_id, with_type=True)
+        self.services.volume_api.upload_to_image(ctx, work.host, volume_id, image.id)
+        self._until_leaves(volume_id, statuses.VolumeStatus.UPLOADING, wait, timeout)
+        return volume, image
+
+    def reimage_volume(
+        self,
+        volume_id: str,
+        arguments: Arguments,
+        *,
+        context: RequestContext | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> None:
+        """Replace a volume's data with an image's (``image_id``; ``reimage_reserved``)."""
+        ctx = context or self.context
+        with self.services.db.transaction() as session:
+            work, image_id = data_actions.begin_reimage(session, ctx, volume_id, arguments)
+        self.services.volume_api.reimage_volume(ctx, work.host, volume_id, image_id)
+        self._until_leaves(volume_id, statuses.VolumeStatus.DOWNLOADING, wait, timeout)
+
+    def retype_volume(
+        self,
+        volume_id: str,
+        new_type: Any,
+        migration_policy: Any = "never",
+        *,
+        context: RequestContext | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> None:
+        """Give a volume another type; with ``migration_policy="on-demand"`` it moves to a
+        backend that matches the type when its own does not."""
+        ctx = context or self.context
+        arguments = {"new_type": new_type, "migration_policy": migration_policy}
+        with self.services.db.transaction() as session:
+            move = migration.retype(
+                session, ctx, volume_id, arguments, self.services.settings.scheduler
+            )
+        if move is not None:
+            self.services.volume_api.migrate_volume(ctx, move.target, volume_id)
+            self._until_leaves(volume_id, statuses.VolumeStatus.RETYPING, wait, timeout)
+
+    def migrate_volume(
+        self,
+        volume_id: str,
+        arguments: Arguments,
+        *,
+        context: RequestContext | None = None,
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> None:
+        """Move a volume to the backend ``arguments["host"]`` names (administrators)."""
+        ctx = context or self.context
+        with self.services.db.transaction() as session:
+            move = migration.migrate(session, ctx, volume_id, arguments)
+        self.services.volume_api.migrate_volume(ctx, move.target, volume_id)
+        self._until_leaves(volume_id, statuses.VolumeStatus.MAINTENANCE, wait, timeout)
+
     # snapshots
 
     def reset_snapshot_status(
@@ -163,6 +265,10 @@ class Actions:
         """Remove one metadata item of a snapshot."""
         with self.services.db.transaction() as session:
             snapshot_actions.delete_metadata(session, context or self.context, snapshot_id, key)
+
+    def _until_leaves(self, volume_id: str, status: str, wait: bool, timeout: float | None) -> None:
+        if wait:
+            self._watch.until_volume_leaves(volume_id, {status}, timeout=self._wait(timeout))
 
     def _wait(self, timeout: float | None) -> float:
         return self.services.settings.service.wait_timeout_seconds if timeout is None else timeout

@@ -263,6 +263,8 @@ def build(
         max_image_bytes=settings.images.max_image_size_gb << 30,
         url_timeout=settings.images.url_timeout_seconds,
     )
+    for manager in managers.values():  # the volume actions: uploads, migrations' sources
+        manager.image_store = image_store
     services = Services(
         settings,
         db,
@@ -278,6 +280,8 @@ def build(
         owns_bus=shared_bus is None,
         unserved_drivers={k: v for k, v in replaced.items() if k not in managers},
     )
+    for manager in managers.values():
+        manager.peer_driver = services.driver_for
     if timed:
         collector = state.StateCollector(
             db,

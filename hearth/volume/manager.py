@@ -18,14 +18,14 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from hearth import config, coordination, errors, messages, notifications
 from hearth.context import RequestContext
 from hearth.db import backends, models, snapshots, statuses, volumes
 from hearth.db.session import Database
-from hearth.image import cache
+from hearth.image import cache, store
 from hearth.notifications import events
 from hearth.volume import capacity, reconcile, scheduling
 from hearth.volume.drivers import base
@@ -66,6 +66,11 @@ class VolumeManager:
         """Read by CreateVolumeFromSpecTask for creates from images."""
         self.timed = timed
         """Whether each create flow gets the timing listener (``[metrics] enabled``)."""
+        self.image_store: store.ImageStore | None = None
+        """Where uploads of volumes to images go (set by the composition root)."""
+        self.peer_driver: Callable[[str], base.VolumeDriver] | None = None
+        """The driver of another backend, by name, for a migration to read its source
+        (set by the composition root: ``Services.driver_for``)."""
         self._ownership: Any = None
         self._in_hand: set[str] = set()
         self._in_hand_lock = threading.Lock()
@@ -245,6 +250,10 @@ class VolumeManager:
         with self._exclusive(volume_id) as mine:
             if mine:
                 self._extend(context, volume_id, new_size)
+
+    def exclusively(self, resource_id: str) -> contextlib.AbstractContextManager[bool]:
+        """:meth:`_exclusive` for the work of ``volume/actions.py`` and ``migration.py``."""
+        return self._exclusive(resource_id)
 
     def in_hand(self, resource_id: str) -> bool:
         """Whether this manager is working on that volume or snapshot right now."""
