@@ -139,7 +139,7 @@ def unset_image_metadata(
     current = image_metadata(volume)
     if key not in current:
         raise errors.MetadataKeyNotFound(
-            kind="Volume image metadata of", resource_id=volume_id, key=key
+            kind="The image metadata of volume", resource_id=volume_id, key=key
         )
     remaining = {k: v for k, v in current.items() if k != key}
     volumes.update(session, volume_id, volume_image_metadata=remaining or None)

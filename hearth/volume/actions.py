@@ -47,9 +47,15 @@ def revert_to_snapshot(
             ),
         )
     except errors.HearthError as exc:
-        _failed(manager, context, volume_id, Status.ERROR, messages.Action.REVERT_VOLUME, exc)
-        with manager.db.transaction() as session:
-            snapshots.set_status(session, snapshot_id, statuses.SnapshotStatus.AVAILABLE)
+        _failed(
+            manager,
+            context,
+            volume_id,
+            Status.ERROR,
+            messages.Action.REVERT_VOLUME,
+            exc,
+            snapshot_id=snapshot_id,
+        )
         return
     with manager.db.transaction() as session:
         volumes.set_status(session, volume_id, Status.AVAILABLE, expected=[Status.REVERTING])
@@ -130,10 +136,16 @@ def _failed(
     status: str,
     action: messages.Action,
     error: errors.HearthError,
+    *,
+    snapshot_id: str | None = None,
 ) -> None:
+    """The volume to ``status`` (and the snapshot a revert used back to ``available``)
+    with a user message, in one transaction."""
     LOG.error("%s of volume %s failed on backend %s: %s", action, volume_id, manager.host, error)
     with manager.db.transaction() as session:
         volumes.set_status(session, volume_id, status, progress=None)
+        if snapshot_id is not None:
+            snapshots.set_status(session, snapshot_id, statuses.SnapshotStatus.AVAILABLE)
         messages.record_failure(
             session,
             context,
