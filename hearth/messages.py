@@ -34,6 +34,10 @@ class Action(StrEnum):
     CREATE_BACKUP = "create backup"
     DELETE_BACKUP = "delete backup"
     RESTORE_BACKUP = "restore backup"
+    REVERT_VOLUME = "revert volume to snapshot"
+    UPLOAD_IMAGE = "upload volume to image"
+    MIGRATE_VOLUME = "migrate volume"
+    REIMAGE_VOLUME = "reimage volume"
 
 
 def text_of(action: Action, error: BaseException, request_id: str | None) -> str:

@@ -88,6 +88,13 @@ class FakeDriver(base.VolumeDriver):
             raise late
         return None
 
+    def revert_to_snapshot(self, volume: base.VolumeRef, snapshot: base.SnapshotRef) -> None:
+        late = self._enter("revert_to_snapshot")
+        source = self._source(self.snapshots, snapshot.id, "snapshot")
+        self.volumes[volume.id] = source.copy(volume.size_bytes)
+        if late:
+            raise late
+
     def create_cloned_volume(
         self, volume: base.VolumeRef, src_vref: base.VolumeRef
     ) -> base.ModelUpdate | None:

@@ -28,11 +28,12 @@ VENV_BIN = Path(sys.executable).parent
 class Served:
     """A `hearth serve` process on a free port, with its data directory."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, extra_config: str = "") -> None:
         self.data_dir = tmp_path / "data"
         self.data_dir.mkdir()
         self.port = _free_port()
-        (self.data_dir / "hearth.toml").write_text(f"[api]\nport = {self.port}\n")
+        config = f"[api]\nport = {self.port}\n{extra_config}"
+        (self.data_dir / "hearth.toml").write_text(config)
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp_path / "serve.log"
         with self.log.open("wb") as log:

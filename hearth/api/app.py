@@ -40,10 +40,12 @@ from hearth.api import (
     pools,
     qos_specs,
     quota_sets,
+    snapshot_actions,
     snapshots,
     transfers,
     types,
     versions,
+    volume_actions,
     volume_metadata,
     volumes,
 )
@@ -63,6 +65,8 @@ RESOURCE_ROUTERS: tuple[APIRouter, ...] = (
     pools.router,
     qos_specs.router,
     transfers.router,
+    volume_actions.router,
+    snapshot_actions.router,
 )
 
 

@@ -4,7 +4,7 @@ attachments, still what some clients send): ``os-reserve``, ``os-unreserve``,
 ``os-begin_detaching``, ``os-roll_detaching``, ``os-terminate_connection``, ``os-detach``
 and ``os-force_detach`` (admins); the others answer 202 with no body.
 
-``volumes.volume_action`` hands these names to :func:`run`. Their arguments may be null
+``volume_actions.ACTIONS`` serves them through :data:`HANDLERS`. Their arguments may be null
 (cinderclient sends ``{"os-reserve": null}``); what each means is in
 ``hearth.service.legacy_attach``.
 """
@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from hearth import errors
@@ -87,13 +86,22 @@ ACTIONS: dict[str, Handler] = {
 }
 
 
-async def run(call: Call, volume_id: str, action: str, arguments: Any) -> Response:
-    """Run one of :data:`ACTIONS` in a worker thread (exports wait for the backend)."""
-    if arguments is None:
-        arguments = {}
-    if not isinstance(arguments, dict):
-        raise errors.InvalidInput(field=action, reason="a JSON object is required")
-    answer = await run_in_threadpool(ACTIONS[action], call, volume_id, arguments)
-    if answer is None:
-        return Response(status_code=202)
-    return JSONResponse(answer, status_code=200)
+def _serving(action: str) -> Callable[[Call, str, Any], Response]:
+    """The ``volume_actions`` handler of one of :data:`ACTIONS` (run in a worker thread:
+    exports wait for the backend)."""
+
+    def handle(call: Call, volume_id: str, arguments: Any) -> Response:
+        if arguments is None:
+            arguments = {}
+        if not isinstance(arguments, dict):
+            raise errors.InvalidInput(field=action, reason="a JSON object is required")
+        answer = ACTIONS[action](call, volume_id, arguments)
+        if answer is None:
+            return Response(status_code=202)
+        return JSONResponse(answer, status_code=200)
+
+    return handle
+
+
+HANDLERS = {name: _serving(name) for name in ACTIONS}
+"""The actions as ``volume_actions.ACTIONS`` entries."""

@@ -113,3 +113,7 @@ def document(base_url: str) -> dict[str, Any]:
             {"base": "application/json", "type": "application/vnd.openstack.volume+json;version=3"}
         ],
     }
+
+
+VOLUME_REVERT = Version(3, 40)
+VOLUME_REIMAGE = Version(3, 68)

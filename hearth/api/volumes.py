@@ -1,4 +1,5 @@
-"""Volume routes: create, list, show, update, delete, metadata, actions.
+"""Volume routes: create, list, show, update, delete (metadata: ``volume_metadata``;
+actions: ``volume_actions``).
 
 Creates and deletes call the facade with ``wait=False`` and answer 202 at once; the volume
 is ``creating``/``deleting`` and a client polls it, as with Cinder. An ``Idempotency-Key``
@@ -10,11 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from hearth import errors
-from hearth.api import attach_actions, listing, schemas, versions
-from hearth.api.calls import Call, body_object, call, json_body, query_flag
+from hearth.api import listing, schemas, versions
+from hearth.api.calls import Call, body_object, call, query_flag
 from hearth.api.views import shapes
 from hearth.api.views import volumes as views
 from hearth.db import rows, volumes
@@ -24,7 +24,6 @@ router = APIRouter(tags=["volumes"])
 CREATE_FIELDS = ("name", "description", "volume_type", "availability_zone", "metadata")
 SOURCE_FIELDS = ("snapshot_id", "source_volid")
 UNSUPPORTED_WHEN_SET = ("consistencygroup_id", "group_id", "source_replica")
-ACTIONS = ("os-extend",)
 
 
 @router.get("/volumes", openapi_extra=schemas.list_query(volumes.SORT_KEYS, "volumes"))
@@ -111,29 +110,6 @@ def delete_volume(volume_id: str, request: Request, call: Call = Depends(call)) 
             field="cascade", reason="is not supported; delete the volume's snapshots first"
         )
     call.hearth.delete_volume(volume_id, context=call.context, wait=False)
-    return Response(status_code=202)
-
-
-@router.post("/volumes/{volume_id}/action", status_code=202, openapi_extra=schemas.body("action"))
-async def volume_action(volume_id: str, request: Request, call: Call = Depends(call)) -> Response:
-    """Run one action: ``os-extend`` is the one Hearth serves."""
-    document = await json_body(request)
-    if not isinstance(document, dict) or len(document) != 1:
-        raise errors.InvalidInput(field="request body", reason="must hold exactly one action")
-    [(action, arguments)] = document.items()
-    if action in attach_actions.ACTIONS:
-        return await attach_actions.run(call, volume_id, action, arguments)
-    if action not in ACTIONS:
-        raise errors.InvalidInput(field="action", reason=f"There is no such action: {action}")
-    if not isinstance(arguments, dict):
-        raise errors.InvalidInput(field=action, reason="a JSON object is required")
-    await run_in_threadpool(
-        call.hearth.extend_volume,
-        volume_id,
-        arguments.get("new_size"),
-        context=call.context,
-        wait=False,
-    )
     return Response(status_code=202)
 
 

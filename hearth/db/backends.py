@@ -89,10 +89,13 @@ def recount(session: Session, name: str) -> tuple[int, int]:
 
 
 def recount_allocated(session: Session, name: str) -> int:
-    """The claims the backend should hold: the sizes of the volumes placed on it."""
+    """The claims the backend should hold: the sizes of the volumes placed on it, and of
+    those migrating to it (their size is claimed there until they switch over)."""
+    volume = models.Volume
+    arriving = sa.and_(volume.migration_host == name, volume.migration_status == "migrating")
     total = session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(models.Volume.size), 0)).where(
-            models.Volume.host == name
+        sa.select(sa.func.coalesce(sa.func.sum(volume.size), 0)).where(
+            sa.or_(volume.host == name, arriving)
         )
     )
     return int(total or 0)

@@ -118,6 +118,20 @@ class Volume(Base):
     attachments add up to, written with ``status`` (``service.attaching``)."""
     attachments: Mapped[list[Attachment]] = relationship(lazy="raise", viewonly=True)
     """Loaded only with the views' reads (``volumes.get(..., with_type=True)``, lists)."""
+    readonly: Mapped[bool | None] = mapped_column(Boolean)
+    """Set by ``os-update_readonly_flag`` (None: never set); shown as the ``readonly``
+    metadata item ("True"/"False") once set, as Cinder shows its admin metadata."""
+    migration_status: Mapped[str | None] = mapped_column(String(32))
+    """A move to another backend (retype or migrate): ``migrating`` while the target
+    copies, ``completing`` while the source's copy is removed, then ``success`` or
+    ``error``; None when never moved. Read by reconciliation after a crash."""
+    migration_host: Mapped[str | None] = mapped_column(String(255))
+    """While migrating: the target backend (it holds a claim of the size); while
+    completing: the source backend whose copy is still to remove."""
+    migration_type_id: Mapped[str | None] = mapped_column(String(36))
+    """While migrating for a retype: the volume type the volume gets when it is moved."""
+    migration_return_status: Mapped[str | None] = mapped_column(String(32))
+    """While migrating: the status the volume returns to (``available``)."""
 
 
 class Snapshot(Base):
@@ -140,6 +154,8 @@ class Snapshot(Base):
     """Its volume's image metadata when the snapshot was taken (None: the volume had
     none); a volume made from the snapshot records it (Cinder copies its
     ``volume_glance_metadata`` to snapshots)."""
+    progress: Mapped[str | None] = mapped_column(String(255))
+    """What ``os-update_snapshot_status`` last reported (e.g. ``80%``), else None."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
 

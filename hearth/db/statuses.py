@@ -27,6 +27,14 @@ class VolumeStatus(StrEnum):
     DETACHING = "detaching"
     AWAITING_TRANSFER = "awaiting-transfer"
     """Offered to another project (``os-volume-transfer``) until accepted or withdrawn."""
+    UPLOADING = "uploading"
+    """Its bytes are being copied into a new image (``os-volume_upload_image``)."""
+    RETYPING = "retyping"
+    """Being moved to another backend for a new volume type (``os-retype``)."""
+    MAINTENANCE = "maintenance"
+    """Being moved by an administrator (``os-migrate_volume``), or set so by one."""
+    REVERTING = "reverting"
+    """Its data is being replaced by its latest snapshot's (``revert``, 3.40)."""
 
 
 class SnapshotStatus(StrEnum):
@@ -37,6 +45,8 @@ class SnapshotStatus(StrEnum):
     DELETING = "deleting"
     ERROR = "error"
     ERROR_DELETING = "error_deleting"
+    RESTORING = "restoring"
+    """Its volume is being reverted to it."""
 
 
 class BackupStatus(StrEnum):
@@ -119,3 +129,11 @@ VOLUME_ATTACH_STATES = frozenset(
         VolumeStatus.DETACHING,
     }
 )
+
+# Statuses an administrator may set with os-reset_status (Cinder's, attachments' included).
+VOLUME_RESETTABLE = frozenset(
+    {*(status.value for status in VolumeStatus), "in-use", "attaching", "detaching", "reserved"}
+)
+SNAPSHOT_RESETTABLE = frozenset(status.value for status in SnapshotStatus)
+# Migration statuses os-reset_status accepts ("none" clears it).
+MIGRATION_RESETTABLE = frozenset({"none", "migrating", "completing", "success", "error"})

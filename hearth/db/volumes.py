@@ -197,3 +197,15 @@ def delete(session: Session, volume_id: str) -> None:
         quota_usages.refund(session, project_id, quota_usages.volume_deltas(size, kind))
     rows.delete(session, Volume, volume_id)  # already gone: only tells the subscribers
     logs.status_change(LOG, "volume", volume_id, "*", "deleted")
+
+
+def find_migrations(session: Session, host: str) -> Sequence[Volume]:
+    """Volumes whose migration names ``host``: migrating to it, or completing from it."""
+    query = (
+        sa.select(Volume)
+        .where(
+            Volume.migration_host == host, Volume.migration_status.in_(["migrating", "completing"])
+        )
+        .order_by(Volume.created_at)
+    )
+    return session.scalars(query).all()

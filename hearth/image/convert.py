@@ -85,6 +85,15 @@ class Converter:
             )
         _flush(target)
 
+    def from_raw(self, source: Path, fmt: str, target: Path, *, image_id: str) -> None:
+        """Write the raw disk ``source`` as a new image file ``target`` in qemu-img's
+        format ``fmt`` (a volume uploaded to an image), then fsync it."""
+        with self._slots:
+            qemu.run(
+                ["convert", "-f", "raw", "-O", fmt, str(source), str(target)], image_id=image_id
+            )
+        _flush(target)
+
 
 def _flush(target: Path) -> None:
     """qemu-img leaves its writes in the page cache (cache mode "unsafe"): make them

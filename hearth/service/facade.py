@@ -27,6 +27,7 @@ from hearth.context import RequestContext
 from hearth.db import models, snapshots, statuses, volumes
 from hearth.db.rows import Page
 from hearth.service import (
+    actions,
     backups,
     catalog,
     idempotency,
@@ -43,7 +44,11 @@ from hearth.volume import failed_create, scheduling
 
 
 class Hearth(
-    catalog.Catalog, backups.Backups, legacy_attach.LegacyAttachOperations, operator.Operator
+    catalog.Catalog,
+    backups.Backups,
+    legacy_attach.LegacyAttachOperations,
+    operator.Operator,
+    actions.Actions,
 ):
     """Hearth in one process, on the settings it was opened with."""
 

@@ -296,6 +296,8 @@ def build(
         max_image_bytes=settings.images.max_image_size_gb << 30,
         url_timeout=settings.images.url_timeout_seconds,
     )
+    for manager in managers.values():  # the volume actions: uploads, migrations' sources
+        manager.image_store = image_store
     services = Services(
         settings,
         db,
@@ -320,6 +322,8 @@ def build(
             repository=services.backup_repository,
             driver_for=services.driver_for,
         )
+    for manager in managers.values():
+        manager.peer_driver = services.driver_for
     if timed:
         collector = state.StateCollector(
             db,

@@ -13,7 +13,7 @@ from typing import Any
 
 from hearth.context import RequestContext
 from hearth.db import volumes
-from hearth.volume import scheduling
+from hearth.volume import actions, migration, scheduling
 from hearth.volume.manager import VolumeManager
 
 LOG = logging.getLogger(__name__)
@@ -25,7 +25,16 @@ class VolumeEndpoint:
     RPC_VERSION = "1.0"
     RPC_METHODS = frozenset(
         {"create_volume", "delete_volume", "create_snapshot", "delete_snapshot", "extend_volume"}
-    ) | {"export_attachment", "unexport_attachment"}
+    ) | frozenset(
+        {
+            "export_attachment",
+            "unexport_attachment",
+            "revert_to_snapshot",
+            "upload_to_image",
+            "reimage_volume",
+            "migrate_volume",
+        }
+    )
 
     def __init__(self, manager: VolumeManager) -> None:
         self.manager = manager
@@ -69,3 +78,26 @@ class VolumeEndpoint:
 
     def unexport_attachment(self, context: RequestContext, attachment_id: str) -> None:
         self.manager.unexport_attachment(context, attachment_id)
+
+    # the volume actions (``hearth.volume.actions``, ``hearth.volume.migration``)
+
+    def revert_to_snapshot(self, context: RequestContext, volume_id: str, snapshot_id: str) -> None:
+        with self.manager.exclusively(volume_id) as mine:
+            if mine:
+                actions.revert_to_snapshot(self.manager, context, volume_id, snapshot_id)
+
+    def upload_to_image(self, context: RequestContext, volume_id: str, image_id: str) -> None:
+        with self.manager.exclusively(volume_id) as mine:
+            if mine:
+                actions.upload_to_image(self.manager, context, volume_id, image_id)
+
+    def reimage_volume(self, context: RequestContext, volume_id: str, image_id: str) -> None:
+        with self.manager.exclusively(volume_id) as mine:
+            if mine:
+                actions.reimage(self.manager, context, volume_id, image_id)
+
+    def migrate_volume(self, context: RequestContext, volume_id: str) -> None:
+        """Sent to the target backend: copy the volume here and switch it over."""
+        with self.manager.exclusively(volume_id) as mine:
+            if mine:
+                migration.migrate(self.manager, context, volume_id)

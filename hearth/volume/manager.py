@@ -18,14 +18,14 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from hearth import config, coordination, errors, messages, notifications
 from hearth.context import RequestContext
 from hearth.db import backends, models, quota_usages, snapshots, statuses, volumes
 from hearth.db.session import Database
-from hearth.image import cache
+from hearth.image import cache, store
 from hearth.notifications import events
 from hearth.volume import capacity, exports, reconcile, scheduling
 from hearth.volume.drivers import base
@@ -71,6 +71,11 @@ class VolumeManager:
         """Read by CreateVolumeFromSpecTask for creates from backups (called on first use)."""
         self.timed = timed
         """Whether each create flow gets the timing listener (``[metrics] enabled``)."""
+        self.image_store: store.ImageStore | None = None
+        """Where uploads of volumes to images go (set by the composition root)."""
+        self.peer_driver: Callable[[str], base.VolumeDriver] | None = None
+        """The driver of another backend, by name, for a migration to read its source
+        (set by the composition root: ``Services.driver_for``)."""
         self._ownership: Any = None
         self._in_hand: set[str] = set()
         self._in_hand_lock = threading.Lock()
@@ -266,6 +271,10 @@ class VolumeManager:
         with self._exclusive(attachment_id) as mine:
             if mine:
                 exports.unexport(self, context, attachment_id)
+
+    def exclusively(self, resource_id: str) -> contextlib.AbstractContextManager[bool]:
+        """:meth:`_exclusive` for the work of ``volume/actions.py`` and ``migration.py``."""
+        return self._exclusive(resource_id)
 
     def in_hand(self, resource_id: str) -> bool:
         """Whether this manager is working on that volume or snapshot right now."""

@@ -12,6 +12,9 @@ is not working on: their message was lost). It checks each against what the back
 - an extend is finished if the backend holds the larger volume, else the volume goes back
   to ``available`` at its old size with a user message;
 - a snapshot being created is captured again; one being deleted is deleted again;
+- a migration to this backend is copied again, one from it has its source copy removed
+  (``migration.take_up``); a revert runs again, an upload's volume is ``available`` again
+  (``actions.take_up``);
 - at the end the backend's claims are recounted from its volume rows.
 
 A create from a backup needs nothing more: its backup stays ``restoring`` for it until the
@@ -32,7 +35,7 @@ from hearth import config, errors, messages, notifications
 from hearth.context import RequestContext
 from hearth.db import backends, models, quota_usages, snapshots, statuses, volumes
 from hearth.notifications import events
-from hearth.volume import failed_create, scheduling
+from hearth.volume import actions, failed_create, migration, scheduling
 from hearth.volume.drivers import base
 from hearth.volume.flows import create_volume
 
@@ -63,6 +66,12 @@ def reconcile(
     for snapshot in stuck_snapshots:
         if _untouched_since(snapshot, cutoff) and not manager.in_hand(snapshot.id):
             done[_take_up_snapshot(manager, snapshot)] += 1
+    for kind, taken in (
+        ("migrations taken up", migration.take_up(manager, cutoff)),
+        ("volume actions taken up", actions.take_up(manager, cutoff)),
+    ):
+        if taken:
+            done[kind] += taken
     with manager.db.transaction() as session:
         before, after = backends.recount(session, manager.host)
     if before != after:

@@ -71,5 +71,29 @@ class VolumeAPI:
         """Remove the export of a ``detaching`` attachment, then its row."""
         self._cast(host, "unexport_attachment", context, attachment_id=attachment_id)
 
+    def revert_to_snapshot(
+        self, context: RequestContext, host: str, volume_id: str, snapshot_id: str
+    ) -> None:
+        """Replace a ``reverting`` volume's data with its ``restoring`` snapshot's."""
+        self._cast(
+            host, "revert_to_snapshot", context, volume_id=volume_id, snapshot_id=snapshot_id
+        )
+
+    def upload_to_image(
+        self, context: RequestContext, host: str, volume_id: str, image_id: str
+    ) -> None:
+        """Copy an ``uploading`` volume into a ``queued`` image."""
+        self._cast(host, "upload_to_image", context, volume_id=volume_id, image_id=image_id)
+
+    def reimage_volume(
+        self, context: RequestContext, host: str, volume_id: str, image_id: str
+    ) -> None:
+        """Replace a ``downloading`` volume's data with an image's."""
+        self._cast(host, "reimage_volume", context, volume_id=volume_id, image_id=image_id)
+
+    def migrate_volume(self, context: RequestContext, target: str, volume_id: str) -> None:
+        """Ask the ``target`` backend's manager to copy a migrating volume to itself."""
+        self._cast(target, "migrate_volume", context, volume_id=volume_id)
+
     def _cast(self, host: str, method: str, context: RequestContext, **args: Any) -> None:
         self._bus.cast(topic(host), method, context, VERSION, **args)

@@ -11,8 +11,9 @@ role on a broker); the volume manager of two file backends runs in a subprocess
 2. ask for one to three creates at once (raw, clone of a volume holding data, from a
    snapshot, from a qcow2 image with or without the cache, from an image whose stored
    bytes were corrupted, from a backup of the volume holding data, from a backup with a
-   corrupted chunk) and wait for the manager to die (SIGKILL; at the delay, from
-   here); no ``qemu-img`` of it may outlive it;
+   corrupted chunk; or the migration of a clone, made unharmed first, to the other
+   backend) and wait for the manager to die (SIGKILL; at the delay, from here); no
+   ``qemu-img`` of it may outlive it;
 3. sometimes arm the restart too (the resumed create killed again, up to three times:
    then it must end in ``error``, ``recovery.max_resumes`` being 2);
 4. restart the manager without a plan, wait at most ``RECOVERY_DEADLINE`` seconds for
@@ -76,6 +77,7 @@ SCENARIOS = (
     "bad_image",
     "backup",
     "bad_backup",
+    "migrate",
 )
 BACKUPS = 3
 """Good backups of the source volume (one per create of a round: a create holds its backup)."""
@@ -295,11 +297,12 @@ class Harness:
             bad.write(self.rng.randbytes(4096))
         self._make_backups(self.sources["plain"][0])
         for scenario in SCENARIOS:  # how long each takes unharmed: the range of delays
+            moving = self._migration_source() if scenario == "migrate" else None
             started = time.monotonic()
-            volume = self._create(scenario)
-            self._wait_settled([volume.id], time.monotonic() + 60)
+            volume_id = self._migrate(moving) if moving else self._create(scenario).id
+            self._wait_settled([volume_id], time.monotonic() + 60)
             self.durations[scenario] = time.monotonic() - started
-            self._verify_and_delete(volume.id, count=False)
+            self._verify_and_delete(volume_id, count=False)
         self.log(f"unharmed creates, seconds: {self.durations}")
 
     def _make_backups(self, volume_id: str) -> None:
@@ -407,10 +410,11 @@ class Harness:
         failing = scenario in ("bad_image", "bad_backup")
         transitions = FAILED_TRANSITIONS if failing else TASK_TRANSITIONS
         choices: list[dict[str, Any]] = [
-            {"at": "task", "n": self.rng.randint(1, transitions)},
             {"at": "delay", "seconds": self.rng.uniform(0, 1.2 * self.durations[scenario])},
         ]
-        if scenario in ("clone", "snapshot", "image_cached"):
+        if scenario != "migrate":  # a migration runs no flow
+            choices.append({"at": "task", "n": self.rng.randint(1, transitions)})
+        if scenario in ("clone", "snapshot", "image_cached", "migrate"):
             choices.append({"at": "copy", "after": self.rng.randrange(self.data_mib * MiB)})
         if scenario in ("image", "image_cached", "bad_image"):
             choices.append({"at": "convert", "percent": self.rng.choice([0, 100, *range(1, 100)])})
@@ -423,9 +427,13 @@ class Harness:
         return point
 
     def _create_killed(self, scenarios: list[str], point: dict[str, Any]) -> list[str]:
+        moving = [self._migration_source() for scenario in scenarios if scenario == "migrate"]
         if point["at"] != "delay":
             self._arm(point)
-        volume_ids = [self._create(scenario).id for scenario in scenarios]
+        volume_ids = [
+            self._migrate(moving.pop()) if scenario == "migrate" else self._create(scenario).id
+            for scenario in scenarios
+        ]
         assert self.manager is not None
         if point["at"] == "delay":
             time.sleep(point["seconds"])
@@ -477,6 +485,21 @@ class Harness:
             "bad_backup": MUST_FAIL,
         }[scenario]
         return volume
+
+    def _migration_source(self) -> tuple[str, str]:
+        """A clone of a backend's source volume (made unharmed, before a plan is armed)
+        and the other backend, where it is to move."""
+        backend = self.rng.choice(BACKENDS)
+        volume = self.hearth.create_volume(size=1, source_volid=self.sources[backend][0])
+        assert volume.status == "available", volume.status
+        self.expected[volume.id] = self.source_digest
+        return volume.id, next(name for name in BACKENDS if name != backend)
+
+    def _migrate(self, moving: tuple[str, str]) -> str:
+        """Ask for the migration (``os-migrate_volume``) of a volume to a backend."""
+        volume_id, target = moving
+        self.hearth.migrate_volume(volume_id, {"host": target}, wait=False)
+        return volume_id
 
     def _restart(self, scenario: str, volume_ids: list[str]) -> None:
         """Start the manager again; sometimes with a plan, killing the resumed create too
@@ -539,9 +562,12 @@ class Harness:
             rows = [volumes.find(session, i) for i in volume_ids]
             entries = image_cache.find_all(session)
         unsettled = {*statuses.CREATE_IN_PROGRESS, statuses.VolumeStatus.DELETING}
-        return all(r is None or r.status not in unsettled for r in rows) and all(
-            e.status == "ready" for e in entries
-        )
+        unsettled |= {statuses.VolumeStatus.MAINTENANCE}  # migrating
+        moving = {"migrating", "completing"}
+        return all(
+            r is None or (r.status not in unsettled and r.migration_status not in moving)
+            for r in rows
+        ) and all(e.status == "ready" for e in entries)
 
     def _wait_settled(self, volume_ids: list[str], deadline: float) -> None:
         while not self._settled(volume_ids) and time.monotonic() < deadline:
@@ -583,6 +609,8 @@ class Harness:
     def _check_volume(self, row: models.Volume, told: set[str | None]) -> list[str]:
         if row.status not in (statuses.VolumeStatus.AVAILABLE, statuses.VolumeStatus.ERROR):
             return [f"stuck: volume {row.id} is {row.status}"]
+        if row.migration_status in ("migrating", "completing"):
+            return [f"stuck: volume {row.id} is {row.migration_status} ({row.migration_host})"]
         if row.progress is not None:
             return [f"fields: {row.status} volume {row.id} shows progress {row.progress}"]
         if row.status == statuses.VolumeStatus.ERROR:

@@ -11,7 +11,8 @@ sends SIGKILL to this process -- no graceful shutdown, no ``finally`` blocks, no
 
 - ``{"at": "task", "n": N}``: the Nth state change of a create flow's tasks (TaskFlow's
   atom notifier: RUNNING before ``execute``, SUCCESS after it; also the reverts);
-- ``{"at": "copy", "after": B}``: inside the sparse copy of a clone, once B bytes are copied;
+- ``{"at": "copy", "after": B}``: inside the sparse copy of a clone (or of a migration to
+  another backend), once B bytes are copied;
 - ``{"at": "reflink", "before": bool}``: just before or after a reflink clone;
 - ``{"at": "convert", "percent": P}``: while ``qemu-img convert`` runs, once it reports P%
   (P = 100: after it ended, before the file is fsynced and published);

@@ -25,7 +25,8 @@ def detail(call: Call, snapshot: models.Snapshot, *, extended: bool = True) -> d
     }
     if extended:
         done = snapshot.status == statuses.SnapshotStatus.AVAILABLE
-        body["os-extended-snapshot-attributes:progress"] = "100%" if done else "0%"
+        progress = snapshot.progress or ("100%" if done else "0%")
+        body["os-extended-snapshot-attributes:progress"] = progress
         body["os-extended-snapshot-attributes:project_id"] = snapshot.project_id
     if call.at_least(versions.GROUP_SNAPSHOTS):
         body["group_snapshot_id"] = None

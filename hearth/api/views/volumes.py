@@ -40,7 +40,7 @@ def detail(call: Call, volume: models.Volume, *, extended: bool = True) -> dict[
         "volume_type": volume.volume_type.name if volume.volume_type else None,
         "snapshot_id": volume.snapshot_id,
         "source_volid": volume.source_volid,
-        "metadata": dict(volume.volume_metadata),
+        "metadata": _metadata(volume),
         "links": shapes.links(call, "volumes", volume.id),
         "user_id": volume.user_id,
         "bootable": "true" if volume.bootable else "false",
@@ -51,7 +51,7 @@ def detail(call: Call, volume: models.Volume, *, extended: bool = True) -> dict[
     }
     admin = call.context.is_admin
     if admin:
-        body["migration_status"] = None
+        body["migration_status"] = volume.migration_status
     if extended and admin:
         body.update(_admin_attributes(volume))
     if extended and volume.volume_image_metadata:
@@ -67,7 +67,7 @@ def _admin_attributes(volume: models.Volume) -> dict[str, Any]:
     return {
         "os-vol-host-attr:host": volume.host,
         "os-vol-tenant-attr:tenant_id": volume.project_id,
-        "os-vol-mig-status-attr:migstat": None,
+        "os-vol-mig-status-attr:migstat": volume.migration_status,
         "os-vol-mig-status-attr:name_id": None,
     }
 
@@ -82,3 +82,12 @@ def _multiattach(volume: models.Volume) -> bool:
     extra spec ``<is> True``)."""
     specs = volume.volume_type.extra_specs if volume.volume_type else {}
     return str(specs.get("multiattach", "")).strip() == "<is> True"
+
+
+def _metadata(volume: models.Volume) -> dict[str, str]:
+    """The user's metadata, with ``readonly`` ("True"/"False") once the flag was set (Cinder
+    shows it there, from its admin metadata)."""
+    shown = dict(volume.volume_metadata)
+    if volume.readonly is not None:
+        shown["readonly"] = str(volume.readonly)
+    return shown

@@ -181,6 +181,14 @@ class VolumeDriver(abc.ABC):
     def delete_snapshot(self, snapshot: SnapshotRef) -> None:
         """Remove the snapshot's data. A snapshot that does not exist is not an error."""
 
+    def revert_to_snapshot(self, volume: VolumeRef, snapshot: SnapshotRef) -> None:
+        """Make the volume hold its snapshot's data again (same size), all at once: a crash
+        leaves either the old data or the snapshot's, never a mix. Optional: the default
+        raises :class:`hearth.errors.NotSupportedByBackend`."""
+        raise errors.NotSupportedByBackend(
+            driver=self.driver_name, operation="revert a volume to a snapshot"
+        )
+
     @abc.abstractmethod
     def extend_volume(self, volume: VolumeRef, new_size_gb: int) -> None:
         """Grow the volume to ``new_size_gb`` GiB, keeping its data."""

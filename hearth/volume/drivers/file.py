@@ -185,6 +185,11 @@ class FileDriver(base.VolumeDriver):
         self._clone_file(source, self._snapshot_path(snapshot.id), None, "volume")
         return None
 
+    def revert_to_snapshot(self, volume: base.VolumeRef, snapshot: base.SnapshotRef) -> None:
+        """A copy of the snapshot written under ``tmp/`` and renamed over the volume."""
+        source = self._snapshot_path(snapshot.id)
+        self._clone_file(source, self._volume_path(volume.id), volume.size_bytes, "snapshot")
+
     def delete_volume(self, volume: base.VolumeRef) -> None:
         self._remove(self._volume_path(volume.id), "delete the volume")
 

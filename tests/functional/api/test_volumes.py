@@ -122,7 +122,7 @@ def test_os_extend_grows_the_volume_file(api: Api, alice: httpx.Client) -> None:
 def test_an_unknown_action_is_a_bad_request(api: Api, alice: httpx.Client) -> None:
     volume = api.created(alice)
 
-    response = alice.post(f"/v3/volumes/{volume['id']}/action", json={"os-reimage": {}})
+    response = alice.post(f"/v3/volumes/{volume['id']}/action", json={"os-no-such-action": {}})
 
     assert response.status_code == 400
     assert "no such action" in response.json()["badRequest"]["message"]
