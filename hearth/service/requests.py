@@ -150,6 +150,7 @@ def new_snapshot(
         raise errors.InvalidStatus(
             action="snapshot", kind="volume", resource_id=volume_id, status=volume.status
         )
+    backends.count_snapshot(session, volume.host, volume.size)  # the row's count, with it
     return snapshots.create(
         session,
         volume_id=volume_id,
