@@ -240,8 +240,8 @@ class Image(Base):
     """MD5 of the stored file, hex (Glance's ``checksum``)."""
     os_hash_algo: Mapped[str | None] = mapped_column(String(64))
     os_hash_value: Mapped[str | None] = mapped_column(String(128))
-    """The stored file's hash with ``os_hash_algo`` (sha256), hex; verified at the first use in each process and after any change to the file
-    (``hearth.image.fetch``)."""
+    """The stored file's hash with ``os_hash_algo`` (sha256), hex; verified at the first use in
+    each process and after any change to the file (``hearth.image.fetch``)."""
     virtual_size: Mapped[int | None] = mapped_column(BigInteger)
     """Bytes of the disk the image describes (what a volume must hold)."""
     min_disk: Mapped[int] = mapped_column(Integer, default=0)
