@@ -30,7 +30,7 @@ from hearth.image import cache
 from hearth.notifications import events
 from hearth.volume import capacity, reconcile, scheduling
 from hearth.volume.drivers import base
-from hearth.volume.flows import create_volume, image_source, timing
+from hearth.volume.flows import create_volume, image_source, reused, timing
 
 LOG = logging.getLogger(__name__)
 STATS_MIN_INTERVAL = 1.0
@@ -81,6 +81,7 @@ class VolumeManager:
         self._stats: base.BackendStats | None = None
         """The last full statistics (capabilities, allocated bytes) of the driver."""
         self._stats_pending = False
+        self._engines = reused.CreateEngines(self)
 
     def init_host(self) -> None:
         """Become the backend's only manager, prepare it, drop leftovers of operations that
@@ -136,25 +137,19 @@ class VolumeManager:
         filter_properties: scheduling.FilterProperties | None,
         allow_reschedule: bool,
     ) -> None:
+        def timed(flow_engine: Any) -> Any:
+            return timing.attach(flow_engine, volume).deregister
+
         with self._source_lock(volume):
-            flow_engine = create_volume.get_flow(
-                context,
-                self,
-                self.db,
-                self.driver,
-                self.scheduler_rpcapi,
-                self.host,
-                volume,
-                allow_reschedule,
-                context,
-                request_spec,
-                filter_properties or scheduling.FilterProperties(),
-                self.image_volume_cache,
-            )
-            if self.timed:
-                timing.attach(flow_engine, volume)
-            try:
-                flow_engine.run()
+            try:  # get_flow's flow, on an engine this thread reuses (``reused``)
+                self._engines.run(
+                    context,
+                    volume,
+                    allow_reschedule,
+                    request_spec,
+                    filter_properties or scheduling.FilterProperties(),
+                    before_run=timed if self.timed else None,
+                )
             except Exception as exc:  # the flow's reverts have recorded the outcome
                 LOG.info("create of volume %s failed: %s", volume.id, exc)
 

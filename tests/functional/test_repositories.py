@@ -228,6 +228,34 @@ def test_compare_and_set_of_a_missing_volume_returns_false(database: Database) -
         )
 
 
+def test_set_status_and_get_returns_the_changed_row_or_none(database: Database) -> None:
+    volume_id = new_volume(database, status="creating", volume_metadata={"k": "v"})
+
+    with database.transaction() as session:
+        held = volumes.get(session, volume_id)  # a copy this session holds is refreshed too
+        row = volumes.set_status_and_get(
+            session, volume_id, AVAILABLE, expected=["creating"], progress=None
+        )
+        missed = volumes.set_status_and_get(session, volume_id, DELETING, expected=["creating"])
+
+    assert row is not None and missed is None
+    assert (row.status, row.volume_metadata, held.status) == ("available", {"k": "v"}, "available")
+    assert row.updated_at is not None
+    assert read_volume(database, volume_id).status == "available"
+
+
+def test_update_and_get_returns_the_row_and_refuses_a_missing_one(database: Database) -> None:
+    volume_id = new_volume(database, status="creating")
+
+    with database.transaction() as session:
+        row = volumes.update_and_get(session, volume_id, create_step="started")
+        with pytest.raises(errors.VolumeNotFound):
+            volumes.update_and_get(session, "no-such-volume", create_step="started")
+
+    assert (row.create_step, row.status) == ("started", "creating")
+    assert read_volume(database, volume_id).create_step == "started"
+
+
 def test_compare_and_set_is_read_back_in_the_same_transaction(database: Database) -> None:
     volume_id = new_volume(database)
 
