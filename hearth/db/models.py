@@ -22,6 +22,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -298,3 +299,10 @@ class IdempotencyKey(Base):
     resource_id: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+# Lists page through volumes in their default order (newest first) with a marker: these
+# indexes give a page of ``limit`` rows without sorting all of a project's (or, for an
+# admin's list of every project, all) volumes.
+Index("ix_volumes_project_created", Volume.project_id, Volume.created_at, Volume.id)
+Index("ix_volumes_created", Volume.created_at, Volume.id)

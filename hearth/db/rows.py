@@ -197,6 +197,11 @@ def _after(
     columns: Sequence[tuple[sa.ColumnElement[Any], bool]], values: Sequence[Any]
 ) -> sa.ColumnElement[bool]:
     """Rows that come after the marker's values in the sort order."""
+    if len({descending for _, descending in columns}) == 1:  # one direction: a row value,
+        # which an index on these columns answers as one range (the OR form below is not)
+        ahead = sa.tuple_(*(column for column, _ in columns))
+        marker = sa.tuple_(*(sa.literal(v, c.type) for (c, _), v in zip(columns, values)))
+        return ahead < marker if columns[0][1] else ahead > marker
     alternatives = []
     for index, (column, descending) in enumerate(columns):
         equal = [columns[i][0] == values[i] for i in range(index)]

@@ -759,3 +759,37 @@ def test_json_fields_round_trip_unchanged(database: Database) -> None:
         assert volumes.get(session, volume_id).volume_metadata == metadata
         assert snapshots.get(session, snapshot_id).snapshot_metadata == {"k": [1, 2, 3]}
         assert volume_types.get(session, type_id).extra_specs == {"qos:iops": "100"}
+
+
+@pytest.mark.parametrize(
+    "sort",
+    [
+        [("created_at", True)],
+        [("created_at", False)],
+        [("size", True), ("created_at", True)],
+        [("size", False), ("name", True)],  # mixed directions, a nullable text key
+    ],
+)
+def test_pages_after_markers_add_up_to_the_whole_list_in_order(
+    database: Database, sort: list[tuple[str, bool]]
+) -> None:
+    same_time = datetime(2026, 1, 1, tzinfo=UTC)  # ties: the id decides
+    for i in range(23):
+        new_volume(
+            database,
+            size=1 + i % 3,
+            name=None if i % 4 == 0 else f"v{i % 5}",
+            created_at=same_time if i % 2 else same_time + timedelta(seconds=i),
+        )
+    filters = volumes.Filters(project_id="project-a")
+    with database.read() as session:
+        whole = [v.id for v in volumes.find_page(session, filters, sort)]
+        pages: list[str] = []
+        marker = None
+        while True:
+            page = volumes.find_page(session, filters, sort, limit=5, marker=marker)
+            if not page:
+                break
+            pages += [v.id for v in page]
+            marker = page[-1].id
+    assert len(whole) == 23 and pages == whole

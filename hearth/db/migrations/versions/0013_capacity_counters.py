@@ -1,4 +1,5 @@
-"""Capacity counters: the GiB of the snapshots on each backend, kept with the claims.
+"""Capacity counters: the GiB of the snapshots on each backend, kept with the claims; and
+the indexes that give a page of a volume list in its default order without a sort.
 
 Revision ID: 0013
 Revises: 0007
@@ -26,8 +27,12 @@ def upgrade() -> None:
         "UPDATE backends SET snapshot_capacity_gb = (SELECT COALESCE(SUM(s.volume_size), 0) "
         "FROM snapshots s JOIN volumes v ON v.id = s.volume_id WHERE v.host = backends.name)"
     )
+    op.create_index("ix_volumes_project_created", "volumes", ["project_id", "created_at", "id"])
+    op.create_index("ix_volumes_created", "volumes", ["created_at", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_volumes_created", "volumes")
+    op.drop_index("ix_volumes_project_created", "volumes")
     with op.batch_alter_table("backends") as batch:
         batch.drop_column("snapshot_capacity_gb")
