@@ -200,7 +200,8 @@ def _after(
     if len({descending for _, descending in columns}) == 1:  # one direction: a row value,
         # which an index on these columns answers as one range (the OR form below is not)
         ahead = sa.tuple_(*(column for column, _ in columns))
-        marker = sa.tuple_(*(sa.literal(v, c.type) for (c, _), v in zip(columns, values)))
+        typed = zip(columns, values, strict=True)
+        marker = sa.tuple_(*(sa.literal(value, column.type) for (column, _), value in typed))
         return ahead < marker if columns[0][1] else ahead > marker
     alternatives = []
     for index, (column, descending) in enumerate(columns):
