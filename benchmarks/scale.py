@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from starlette.testclient import TestClient
+from starlette.testclient import TestClient  # in memory: the app, no network
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -147,7 +147,7 @@ def run_size(count: int, args: argparse.Namespace) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="hearth-scale-") as tmp:
         overrides: dict[str, Any] = {
             "notifications": {"drivers": []},
-            "backends": {"local": {"image_cache": {"enabled": False}}},
+            "backends": {"local": {"image_cache": {"enabled": False}, "capacity_gb": 1 << 22}},
         }
         if args.postgres:
             url = sa.make_url(args.postgres).set(database=f"scale_{uuid.uuid4().hex[:10]}")
