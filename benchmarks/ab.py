@@ -23,7 +23,10 @@ from collections import defaultdict
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?")
+"""A figure: not part of a word (p99), a version or a path."""
+LABEL = re.compile(r"^\s*[\d,/ ]*\d(?= )")
+"""Numbers that open a line (a row's label, e.g. its size) are part of its template."""
 RUNNER = (
     "import sys, runpy; sys.path.insert(0, sys.argv[1]); import hearth; "
     "sys.argv = sys.argv[2:]; runpy.run_path(sys.argv[0], run_name='__main__')"
@@ -45,10 +48,13 @@ def collect(outputs: list[str]) -> dict[str, list[list[float]]]:
     found: dict[str, list[list[float]]] = defaultdict(list)
     for output in outputs:
         for line in output.splitlines():
-            numbers = [float(n) for n in NUMBER.findall(line)]
+            label = LABEL.match(line)
+            head, rest = (label.group(0), line[label.end() :]) if label else ("", line)
+            numbers = [float(n) for n in NUMBER.findall(rest)]
             if not numbers:
                 continue
-            template = NUMBER.sub("{}", line)
+            template = head.replace("{", "{{").replace("}", "}}") + NUMBER.sub("{}", rest)
+            template = " ".join(template.split())  # column widths vary with the figures
             columns = found[template]
             while len(columns) < len(numbers):
                 columns.append([])
