@@ -3,7 +3,8 @@
 Runs N raw creates through ``VolumeManager.create_volume`` (TaskFlow engine, fake driver,
 SQLite file in WAL mode), then the same six tasks called as plain functions in the same order
 (no engine) as the baseline, and prints both, their ratio, and the share of each create spent
-inside TaskFlow itself.
+inside TaskFlow itself. Last, the statements and commits of one create through the manager
+(row insert aside), counted by SQLAlchemy event listeners (``sqlcount``).
 
     python benchmarks/flow_overhead.py [-n 500] [--synchronous FULL|NORMAL]
 """
@@ -25,6 +26,7 @@ from taskflow.patterns import linear_flow
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks import sqlcount
 from hearth import config
 from hearth.context import RequestContext
 from hearth.db import models, statuses, volumes
@@ -112,6 +114,17 @@ def measure(
     return latencies
 
 
+def count_statements(services: wiring.Services, n: int) -> str:
+    """Statements and commits per create through the manager (rows inserted beforehand)."""
+    manager = services.managers["local"]
+    rows = [new_row(services) for _ in range(n)]
+    counts = sqlcount.Counts(services.db)
+    with counts.active():
+        for volume in rows:
+            through_engine(manager, volume)
+    return counts.per(n)
+
+
 def report(name: str, latencies: list[float]) -> float:
     ordered = sorted(latencies)
     total = sum(latencies)
@@ -143,6 +156,7 @@ def main() -> None:
             print(f"{args.n} raw creates, fake driver, SQLite synchronous={args.synchronous}")
             engine = report("VolumeManager (TaskFlow)", measure(services, args.n, through_engine))
             plain = report("plain calls (baseline)", measure(services, args.n, plain_calls))
+            counts = count_statements(services, 50)
         finally:
             services.stop()
     bare = bare_taskflow(args.n)
@@ -152,6 +166,7 @@ def main() -> None:
     print(f"engine / baseline time per create: {engine / plain:.2f}x")
     print(f"share of each create inside the flow engine: {(engine - plain) / engine:.0%}")
     print(f"a whole create / a bare TaskFlow flow: {engine / bare:.2f}x")
+    print(f"per create (manager, raw): {counts}")
 
 
 if __name__ == "__main__":

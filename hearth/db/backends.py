@@ -3,7 +3,11 @@
 A claim reserves a volume's size on a backend in one conditional UPDATE, so concurrent
 schedulers can never promise more than ``capacity_limit_gb``. Every volume row whose
 ``host`` is set holds a claim of its size on that backend; whoever sets or clears ``host``
-claims or releases in the same transaction.
+claims or releases in the same transaction. Snapshots are counted the same way in
+``snapshot_capacity_gb`` (without a limit): the transaction that inserts a snapshot row
+counts its ``volume_size`` on its volume's backend, the one that deletes the row uncounts
+it. Capacity reports read both counters instead of adding up rows (``provisioned``), and
+the audit and the reconciliation (:func:`recount`) check them against the rows.
 """
 
 from __future__ import annotations
@@ -70,8 +74,22 @@ def release(session: Session, name: str, size_gb: int) -> None:
     )
 
 
+def count_snapshot(session: Session, name: str | None, size_gb: int) -> None:
+    """Count a new snapshot row's ``size_gb`` on its volume's backend (negative: a deleted
+    one); a no-op for a volume on no backend, or a backend that never reported."""
+    if name is None:
+        return
+    session.execute(
+        sa.update(Backend)
+        .where(Backend.name == name)
+        .values(snapshot_capacity_gb=Backend.snapshot_capacity_gb + size_gb)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def recount(session: Session, name: str) -> tuple[int, int]:
-    """Set the backend's claims to what its volumes hold; returns (before, after).
+    """Set the backend's claims (and its snapshot count) to what its rows hold; returns the
+    claims (before, after).
 
     The backend's row is locked first, so a claim committed meanwhile is counted (or
     waits): the recount never loses one.
@@ -84,8 +102,20 @@ def recount(session: Session, name: str) -> tuple[int, int]:
     before = backend.allocated_capacity_gb
     after = recount_allocated(session, name)
     backend.allocated_capacity_gb = after
+    backend.snapshot_capacity_gb = recount_snapshots(session, name)
     session.flush()
     return (before, after)
+
+
+def recount_snapshots(session: Session, name: str) -> int:
+    """What ``snapshot_capacity_gb`` should be: the sizes of the snapshots of the volumes
+    placed on the backend."""
+    total = session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(models.Snapshot.volume_size), 0))
+        .join(models.Volume, models.Volume.id == models.Snapshot.volume_id)
+        .where(models.Volume.host == name)
+    )
+    return int(total or 0)
 
 
 def recount_allocated(session: Session, name: str) -> int:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -292,6 +293,10 @@ class Backend(Base):
     allocated_capacity_gb: Mapped[int] = mapped_column(Integer, default=0)
     """GiB claimed by the volumes placed here: the sum of the sizes of volume rows whose
     host is this backend. Changed only by claims and releases, never by reports."""
+    snapshot_capacity_gb: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """GiB of the snapshot rows of the volumes placed here (their ``volume_size``), counted
+    in the transactions that insert and delete those rows; with ``allocated_capacity_gb``
+    it is what a capacity report calls provisioned, without reading any other row."""
     reported_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -316,7 +321,8 @@ class Image(Base):
     """MD5 of the stored file, hex (Glance's ``checksum``)."""
     os_hash_algo: Mapped[str | None] = mapped_column(String(64))
     os_hash_value: Mapped[str | None] = mapped_column(String(128))
-    """The stored file's hash with ``os_hash_algo`` (sha256), hex; verified at every use."""
+    """The stored file's hash with ``os_hash_algo`` (sha256), hex; verified at the first use in
+    each process and after any change to the file (``hearth.image.fetch``)."""
     virtual_size: Mapped[int | None] = mapped_column(BigInteger)
     """Bytes of the disk the image describes (what a volume must hold)."""
     min_disk: Mapped[int] = mapped_column(Integer, default=0)
@@ -544,3 +550,10 @@ class VolumeTransfer(Base):
     key_hash: Mapped[str] = mapped_column(String(64))
     """SHA-256 of salt + key, hex."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Lists page through volumes in their default order (newest first) with a marker: these
+# indexes give a page of ``limit`` rows without sorting all of a project's (or, for an
+# admin's list of every project, all) volumes.
+Index("ix_volumes_project_created", Volume.project_id, Volume.created_at, Volume.id)
+Index("ix_volumes_created", Volume.created_at, Volume.id)

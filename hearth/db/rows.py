@@ -73,6 +73,47 @@ def compare_and_set_status(
     return changed
 
 
+def compare_and_set_status_returning(
+    session: Session,
+    model: type[RowT],
+    row_id: str,
+    status: str,
+    expected: Collection[str] | None,
+    fields: dict[str, Any],
+) -> RowT | None:
+    """:func:`compare_and_set_status` that also returns the changed row, read by the same
+    statement (UPDATE ... RETURNING: no second round trip); None when nothing changed."""
+    row = _update_returning(session, model, row_id, expected, {"status": status, **fields})
+    if row is not None:
+        db_session.touch(session, model.__tablename__, row_id)
+    return row
+
+
+def update_by_id_returning(
+    session: Session, model: type[RowT], row_id: str, fields: dict[str, Any]
+) -> RowT | None:
+    """:func:`update_by_id` that returns the changed row (one statement); None when gone."""
+    return _update_returning(session, model, row_id, None, fields)
+
+
+def _update_returning(
+    session: Session,
+    model: type[RowT],
+    row_id: str,
+    expected: Collection[str] | None,
+    fields: dict[str, Any],
+) -> RowT | None:
+    table: Any = model  # id, status and updated_at: every table this is used on has them
+    query = sa.update(model).where(table.id == row_id)
+    if expected is not None:
+        query = query.where(table.status.in_(list(expected)))
+    query = query.values(updated_at=models.utcnow(), **fields).returning(model)
+    # "populate_existing": a copy of the row this session already holds takes the new values
+    return session.scalars(
+        query, execution_options={"synchronize_session": False, "populate_existing": True}
+    ).one_or_none()
+
+
 def _update(
     session: Session,
     model: type[Any],
@@ -156,6 +197,12 @@ def _after(
     columns: Sequence[tuple[sa.ColumnElement[Any], bool]], values: Sequence[Any]
 ) -> sa.ColumnElement[bool]:
     """Rows that come after the marker's values in the sort order."""
+    if len({descending for _, descending in columns}) == 1:  # one direction: a row value,
+        # which an index on these columns answers as one range (the OR form below is not)
+        ahead = sa.tuple_(*(column for column, _ in columns))
+        typed = zip(columns, values, strict=True)
+        marker = sa.tuple_(*(sa.literal(value, column.type) for (column, _), value in typed))
+        return ahead < marker if columns[0][1] else ahead > marker
     alternatives = []
     for index, (column, descending) in enumerate(columns):
         equal = [columns[i][0] == values[i] for i in range(index)]

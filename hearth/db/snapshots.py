@@ -10,15 +10,19 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from hearth import errors, logs
-from hearth.db import models, quota_usages, rows
+from hearth.db import backends, models, quota_usages, rows
 
 Snapshot = models.Snapshot
 LOG = logging.getLogger(__name__)
 
 
 def create(session: Session, **fields: Any) -> Snapshot:
-    """Insert a snapshot row and return it; its project's quota usage counts it."""
+    """Insert a snapshot row and return it; its project's quota usage and its volume's
+    backend's ``snapshot_capacity_gb`` count it."""
     snapshot: Snapshot = rows.insert(session, Snapshot, fields)
+    backends.count_snapshot(
+        session, _host_of_volume(session, snapshot.volume_id), snapshot.volume_size
+    )
     kind = _type_of_volume(session, snapshot.volume_id)
     deltas = quota_usages.snapshot_deltas(snapshot.volume_size, kind)
     quota_usages.charge(session, snapshot.project_id, deltas)
@@ -125,7 +129,8 @@ def set_status(
 
 
 def delete(session: Session, snapshot_id: str) -> None:
-    """Remove the row (a no-op when it is already gone) and give back its quota usage."""
+    """Remove the row (a no-op when it is already gone) and give back its quota usage and
+    its count on the backend."""
     removed = session.execute(
         sa.delete(Snapshot)
         .where(Snapshot.id == snapshot_id)
@@ -137,8 +142,13 @@ def delete(session: Session, snapshot_id: str) -> None:
         quota_usages.release(session, snapshot_id)
         deltas = quota_usages.snapshot_deltas(size, _type_of_volume(session, volume_id))
         quota_usages.refund(session, project_id, deltas)
+        backends.count_snapshot(session, _host_of_volume(session, volume_id), -size)
     rows.delete(session, Snapshot, snapshot_id)  # already gone: only tells the subscribers
     logs.status_change(LOG, "snapshot", snapshot_id, "*", "deleted")
+
+
+def _host_of_volume(session: Session, volume_id: str) -> str | None:
+    return session.scalar(sa.select(models.Volume.host).where(models.Volume.id == volume_id))
 
 
 def _type_of_volume(session: Session, volume_id: str) -> str | None:

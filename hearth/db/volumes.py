@@ -163,6 +163,32 @@ def set_status(
     return changed
 
 
+def update_and_get(session: Session, volume_id: str, **fields: Any) -> Volume:
+    """:func:`update`, returning the changed row from the same statement (no re-read)."""
+    volume = rows.update_by_id_returning(session, Volume, volume_id, fields)
+    if volume is None:
+        raise errors.VolumeNotFound(volume_id=volume_id)
+    return volume
+
+
+def set_status_and_get(
+    session: Session,
+    volume_id: str,
+    status: str,
+    *,
+    expected: Collection[str] | None = None,
+    **fields: Any,
+) -> Volume | None:
+    """:func:`set_status`, returning the changed row from the same statement (None when
+    gone or not ``expected``, as set_status's False)."""
+    volume = rows.compare_and_set_status_returning(
+        session, Volume, volume_id, status, expected, fields
+    )
+    if volume is not None:
+        logs.status_change(LOG, "volume", volume_id, expected or "*", status)
+    return volume
+
+
 def place(session: Session, volume_id: str, host: str, availability_zone: str) -> bool:
     """Record the backend chosen for a ``creating`` volume that has none yet; False (nothing
     changed) otherwise. The caller claims the capacity in the same transaction."""

@@ -8,6 +8,19 @@ and ``qemu-img`` all read the same inode, and it hashes the file in a thread whi
 conversion reads it (the create discards its result if ``verify`` fails). A fetcher that
 downloads from another host's store (HTTP) fits the same interface for multi-host use.
 
+The hash was verified when the image was stored; a fetch verifies it again only where the
+stored bytes could have changed without Hearth knowing. Hearth writes a stored file once
+(``tmp/`` then rename) and never again, so any later change is someone else's, and every
+change through the file system -- a write, a truncate, a replacing rename, even one whose
+writer then resets the mtime -- gives the file a new change time (ctime, which no system
+call sets back) or a new inode. After a full hash matched, the fetcher keeps the file's
+:class:`Seal` (device, inode, size, mtime, ctime) for that image, in memory; a later fetch
+whose open file shows the same seal is not hashed again. What the seal cannot see --
+corruption below the file system, bit rot -- is checked at the first use of each image by
+each process (the seals die with it), so a restart verifies again. A file changed within
+the last ``SETTLED_NS`` (a coarse ctime clock could hide a second write in the same tick)
+is never sealed.
+
 Errors: missing data is terminal (ImageNotAvailable), a wrong size or hash is terminal
 (ImageChecksumMismatch), any other I/O error is transient (ImageFetchFailed).
 """
@@ -18,6 +31,7 @@ import hashlib
 import mmap
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -28,6 +42,8 @@ from hearth import errors
 from hearth.image import info, progress
 
 CHUNK = 8 << 20
+SETTLED_NS = 2_000_000_000
+"""A stored file is sealed only if its last change is at least this old (nanoseconds)."""
 
 
 @dataclass(frozen=True)
@@ -53,24 +69,73 @@ def stored_file(directory: Path, image_id: str) -> Path:
     return directory / f"image-{image_id}"
 
 
+@dataclass(frozen=True)
+class Seal:
+    """What a stored file looked like when its bytes last hashed right."""
+
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+
+    @classmethod
+    def of(cls, fd: int) -> Seal:
+        found = os.fstat(fd)
+        return cls(found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
+
+
 class LocalFetcher:
-    """Images in this host's store, read in place and verified while they are read."""
+    """Images in this host's store, read in place; verified while they are read unless
+    their file still shows the seal of an earlier verification (see the module)."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._seals: dict[str, Seal] = {}
+        self._lock = threading.Lock()
 
     @contextmanager
     def fetch(self, image: info.ImageInfo, report: progress.Throttle) -> Iterator[Fetched]:
         report.report(progress.Phase.FETCH, 0, image.size)
         fd = _open(stored_file(self.directory, image.id), image)
         try:
+            path = Path(f"/proc/{os.getpid()}/fd/{fd}")
+            seal = _seal_of(fd, image)
+            with self._lock:
+                verified = self._seals.get(image.id) == seal
+            if verified:
+                yield Fetched(path, _nothing)
+                return
             verifier = _Verifier(fd, image)
             try:
-                yield Fetched(Path(f"/proc/{os.getpid()}/fd/{fd}"), verifier.result)
+                yield Fetched(path, lambda: self._verify(verifier, fd, image, seal))
             finally:
                 verifier.stop()
         finally:
             os.close(fd)
+
+    def _verify(self, verifier: _Verifier, fd: int, image: info.ImageInfo, seal: Seal) -> None:
+        try:
+            verifier.result()
+        except errors.HearthError:
+            with self._lock:
+                self._seals.pop(image.id, None)
+            raise
+        settled = time.time_ns() - seal.ctime_ns >= SETTLED_NS
+        if settled and _seal_of(fd, image) == seal:  # unchanged while it was hashed
+            with self._lock:
+                self._seals[image.id] = seal
+
+
+def _seal_of(fd: int, image: info.ImageInfo) -> Seal:
+    try:
+        return Seal.of(fd)
+    except OSError as exc:
+        raise errors.ImageFetchFailed(image_id=image.id, detail=str(exc)) from exc
+
+
+def _nothing() -> None:
+    """The verification of bytes that still show the seal of one that passed."""
 
 
 def _open(path: Path, image: info.ImageInfo) -> int:

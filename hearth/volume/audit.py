@@ -10,7 +10,8 @@
 - ``unfinished``: a create, delete or extend untouched for ``stale_after`` seconds (fix:
   reconciliation, which needs the backend's manager: see ``Hearth.audit``);
 - ``capacity drift``: the claims recorded for the backend differ from the sizes of its
-  volume rows (fix: recount).
+  volume rows, or its snapshot counter from the sizes of their snapshot rows (fix:
+  recount). Capacity reports read these counters, so this is their check.
 
 Rows in ``creating`` or ``downloading`` have no data yet by design and are never
 ``missing``; backend data younger than its row cannot exist (data appears only when
@@ -183,17 +184,25 @@ def _unfinished(
 def _capacity(db: Database, backend: str, fix: bool) -> list[Finding]:
     with db.read() as session:
         try:
-            recorded = backends.get(session, backend).allocated_capacity_gb
+            row = backends.get(session, backend)
         except errors.BackendNotFound:
             return []
-        recounted = backends.recount_allocated(session, backend)
+        recorded = (row.allocated_capacity_gb, row.snapshot_capacity_gb)
+        recounted = (
+            backends.recount_allocated(session, backend),
+            backends.recount_snapshots(session, backend),
+        )
     if recorded == recounted:
         return []
     if fix:
         with db.transaction() as session:
             backends.recount(session, backend)
-    detail = f"{recorded} GiB claimed, its volumes hold {recounted} GiB"
-    return [Finding(backend, "capacity drift", None, detail, fix)]
+    details = []
+    if recorded[0] != recounted[0]:
+        details.append(f"{recorded[0]} GiB claimed, its volumes hold {recounted[0]} GiB")
+    if recorded[1] != recounted[1]:
+        details.append(f"{recorded[1]} GiB counted for snapshots, they hold {recounted[1]} GiB")
+    return [Finding(backend, "capacity drift", None, "; ".join(details), fix)]
 
 
 def _tell_owner(

@@ -14,6 +14,7 @@ reconciliation of ``hearth.volume.reconcile`` may both ask for it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import threading
 import time
@@ -29,13 +30,16 @@ from hearth.image import cache, store
 from hearth.notifications import events
 from hearth.volume import capacity, exports, reconcile, scheduling
 from hearth.volume.drivers import base
-from hearth.volume.flows import backup_source, create_volume, image_source, timing
+from hearth.volume.flows import backup_source, create_volume, image_source, reused, timing
 
 LOG = logging.getLogger(__name__)
 RECONCILER = RequestContext(user_id="hearth", project_id="hearth", is_admin=True)
 """Who reconciliation acts as (its user messages go to the attachment's project anyway)."""
 STATS_MIN_INTERVAL = 1.0
 """Seconds between two capacity reports caused by changes (a periodic report still runs)."""
+FULL_REPORT_INTERVAL = 600.0
+"""Seconds between two reports that read the driver's full statistics (``get_stats``, which
+may walk every volume: allocated bytes); the others read its free space only."""
 
 
 class VolumeManager:
@@ -80,8 +84,14 @@ class VolumeManager:
         self._in_hand: set[str] = set()
         self._in_hand_lock = threading.Lock()
         self._stats_lock = threading.Lock()
+        self._reporting = threading.Lock()
+        """Held by the report in flight: one at a time per backend."""
         self._last_report = 0.0
+        self._last_full_report = 0.0
+        self._stats: base.BackendStats | None = None
+        """The last full statistics (capabilities, allocated bytes) of the driver."""
         self._stats_pending = False
+        self._engines = reused.CreateEngines(self)
 
     def init_host(self) -> None:
         """Become the backend's only manager, prepare it, drop leftovers of operations that
@@ -141,25 +151,19 @@ class VolumeManager:
         filter_properties: scheduling.FilterProperties | None,
         allow_reschedule: bool,
     ) -> None:
+        def timed(flow_engine: Any) -> Any:
+            return timing.attach(flow_engine, volume).deregister
+
         with self._source_lock(volume):
-            flow_engine = create_volume.get_flow(
-                context,
-                self,
-                self.db,
-                self.driver,
-                self.scheduler_rpcapi,
-                self.host,
-                volume,
-                allow_reschedule,
-                context,
-                request_spec,
-                filter_properties or scheduling.FilterProperties(),
-                self.image_volume_cache,
-            )
-            if self.timed:
-                timing.attach(flow_engine, volume)
-            try:
-                flow_engine.run()
+            try:  # get_flow's flow, on an engine this thread reuses (``reused``)
+                self._engines.run(
+                    context,
+                    volume,
+                    allow_reschedule,
+                    request_spec,
+                    filter_properties or scheduling.FilterProperties(),
+                    before_run=timed if self.timed else None,
+                )
             except Exception as exc:  # the flow's reverts have recorded the outcome
                 LOG.info("create of volume %s failed: %s", volume.id, exc)
 
@@ -325,27 +329,11 @@ class VolumeManager:
         self.stats_changed()
 
     def report_stats(self) -> base.BackendStats:
-        """Store the backend's capacity and capabilities for the scheduler, now (this is
-        also the manager's heartbeat)."""
-        stats = self.driver.get_stats()
-        with self.db.transaction() as session:
-            backends.report(
-                session,
-                self.host,
-                driver=self.driver.driver_name,
-                availability_zone=self.availability_zone,
-                clone_mode=stats.clone_mode,
-                capabilities=capacity.capabilities(self.host, self.driver, self.settings, stats),
-                capacity_limit_gb=capacity.limit_gb(self.settings, stats),
-                total_bytes=stats.total_bytes,
-                free_bytes=stats.free_bytes,
-                provisioned_bytes=stats.provisioned_bytes,
-                allocated_bytes=stats.allocated_bytes,
-            )
-        with self._stats_lock:
-            self._last_report = time.monotonic()
-            self._stats_pending = False
-        return stats
+        """Store the backend's capacity and capabilities for the scheduler, now, from the
+        driver's full statistics (this is also the manager's heartbeat). Waits for a
+        report in flight."""
+        with self._reporting:
+            return self._report(full=True)
 
     def stats_changed(self) -> None:
         """Report capacity after a change, at most once per STATS_MIN_INTERVAL; a skipped
@@ -362,11 +350,54 @@ class VolumeManager:
             self.report_stats_quietly()
 
     def report_stats_quietly(self) -> None:
-        """Report now; a failure is logged (the next report retries)."""
+        """Report now, unless a report is in flight (then this one stays pending: at most
+        one report per backend runs at a time). The driver's full statistics are read
+        every FULL_REPORT_INTERVAL, its free space otherwise. A failure is logged (the next
+        report retries)."""
+        if not self._reporting.acquire(blocking=False):
+            self._stats_pending = True
+            return
         try:
-            self.report_stats()
+            full = time.monotonic() - self._last_full_report >= FULL_REPORT_INTERVAL
+            self._report(full=full or self._stats is None)
         except errors.HearthError as exc:  # a missed report is retried by the next one
             LOG.warning("capacity report of backend %s failed: %s", self.host, exc)
+        finally:
+            self._reporting.release()
+
+    def _report(self, *, full: bool) -> base.BackendStats:
+        """One report, the caller holding ``_reporting``. Provisioned bytes come from the
+        backend row's counters (claims and snapshots), in the report's transaction; the
+        driver gives room (``get_space``: constant time) and, on a full report, usage and
+        capabilities (``get_stats``: it may walk every volume)."""
+        with self._stats_lock:
+            self._last_report = time.monotonic()  # workers finishing meanwhile: not due
+            self._stats_pending = False
+        if full or self._stats is None:
+            stats = self.driver.get_stats()
+            self._last_full_report = time.monotonic()
+        else:
+            space = self.driver.get_space()
+            stats = dataclasses.replace(
+                self._stats, total_bytes=space.total_bytes, free_bytes=space.free_bytes
+            )
+        fields: dict[str, Any] = {
+            "driver": self.driver.driver_name,
+            "availability_zone": self.availability_zone,
+            "clone_mode": stats.clone_mode,
+            "capabilities": capacity.capabilities(self.host, self.driver, self.settings, stats),
+            "capacity_limit_gb": capacity.limit_gb(self.settings, stats),
+            "total_bytes": stats.total_bytes,
+            "free_bytes": stats.free_bytes,
+        }
+        if full or self._stats is None:
+            fields["allocated_bytes"] = stats.allocated_bytes
+        with self.db.transaction() as session:
+            row = backends.report(session, self.host, **fields)
+            counted = row.allocated_capacity_gb + row.snapshot_capacity_gb  # read just now
+            row.provisioned_bytes = counted * base.GiB
+        self._stats = stats
+        return stats
 
     @contextlib.contextmanager
     def _source_lock(self, volume: models.Volume) -> Iterator[None]:

@@ -377,11 +377,16 @@ class Harness:
 
     def round(self) -> None:
         """One to three creates at once; the first one's kill point is armed."""
-        self.report.rounds += 1
         scenarios = [self.rng.choice(SCENARIOS) for _ in range(self.rng.choice((1, 1, 2, 3)))]
         if "image_cached" in scenarios and self.rng.random() < 0.5:
             self._clear_cache()  # a miss: the entry is populated
-        point = self._choose_point(scenarios[0])
+        self.round_at(scenarios, self._choose_point(scenarios[0]))
+
+    def round_at(self, scenarios: list[str], point: dict[str, Any]) -> bool:
+        """One round of these creates with the first one's kill point ``point`` (see
+        ``tests.crash.launcher``); whether the manager was killed."""
+        self.report.rounds += 1
+        point.setdefault("token", uuid.uuid4().hex)
         volume_ids = self._create_killed(scenarios, point)
         killed = self.manager is not None and self.manager.poll() is not None
         if killed:
@@ -394,6 +399,7 @@ class Harness:
             self.plan_file.unlink(missing_ok=True)
             self._wait_settled(volume_ids, time.monotonic() + 60)
         self._check_round(volume_ids, counted=killed)
+        return killed
 
     def _clear_cache(self) -> None:
         """Evict the ``cached`` backend's entries from here (the facade clears only the

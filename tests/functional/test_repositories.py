@@ -228,6 +228,34 @@ def test_compare_and_set_of_a_missing_volume_returns_false(database: Database) -
         )
 
 
+def test_set_status_and_get_returns_the_changed_row_or_none(database: Database) -> None:
+    volume_id = new_volume(database, status="creating", volume_metadata={"k": "v"})
+
+    with database.transaction() as session:
+        held = volumes.get(session, volume_id)  # a copy this session holds is refreshed too
+        row = volumes.set_status_and_get(
+            session, volume_id, AVAILABLE, expected=["creating"], progress=None
+        )
+        missed = volumes.set_status_and_get(session, volume_id, DELETING, expected=["creating"])
+
+    assert row is not None and missed is None
+    assert (row.status, row.volume_metadata, held.status) == ("available", {"k": "v"}, "available")
+    assert row.updated_at is not None
+    assert read_volume(database, volume_id).status == "available"
+
+
+def test_update_and_get_returns_the_row_and_refuses_a_missing_one(database: Database) -> None:
+    volume_id = new_volume(database, status="creating")
+
+    with database.transaction() as session:
+        row = volumes.update_and_get(session, volume_id, create_step="started")
+        with pytest.raises(errors.VolumeNotFound):
+            volumes.update_and_get(session, "no-such-volume", create_step="started")
+
+    assert (row.create_step, row.status) == ("started", "creating")
+    assert read_volume(database, volume_id).create_step == "started"
+
+
 def test_compare_and_set_is_read_back_in_the_same_transaction(database: Database) -> None:
     volume_id = new_volume(database)
 
@@ -731,3 +759,37 @@ def test_json_fields_round_trip_unchanged(database: Database) -> None:
         assert volumes.get(session, volume_id).volume_metadata == metadata
         assert snapshots.get(session, snapshot_id).snapshot_metadata == {"k": [1, 2, 3]}
         assert volume_types.get(session, type_id).extra_specs == {"qos:iops": "100"}
+
+
+@pytest.mark.parametrize(
+    "sort",
+    [
+        [("created_at", True)],
+        [("created_at", False)],
+        [("size", True), ("created_at", True)],
+        [("size", False), ("name", True)],  # mixed directions, a nullable text key
+    ],
+)
+def test_pages_after_markers_add_up_to_the_whole_list_in_order(
+    database: Database, sort: list[tuple[str, bool]]
+) -> None:
+    same_time = datetime(2026, 1, 1, tzinfo=UTC)  # ties: the id decides
+    for i in range(23):
+        new_volume(
+            database,
+            size=1 + i % 3,
+            name=None if i % 4 == 0 else f"v{i % 5}",
+            created_at=same_time if i % 2 else same_time + timedelta(seconds=i),
+        )
+    filters = volumes.Filters(project_id="project-a")
+    with database.read() as session:
+        whole = [v.id for v in volumes.find_page(session, filters, sort)]
+        pages: list[str] = []
+        marker = None
+        while True:
+            page = volumes.find_page(session, filters, sort, limit=5, marker=marker)
+            if not page:
+                break
+            pages += [v.id for v in page]
+            marker = page[-1].id
+    assert len(whole) == 23 and pages == whole

@@ -110,6 +110,14 @@ class BackendStats:
     thin_provisioning: bool = True
 
 
+@dataclass(frozen=True)
+class SpaceStats:
+    """Room on a backend's storage, in bytes: what a frequent capacity report needs."""
+
+    total_bytes: int
+    free_bytes: int
+
+
 class VolumeDriver(abc.ABC):
     """One storage backend. Methods are called from several threads at once, for
     different volumes; a driver must not assume one operation at a time."""
@@ -211,7 +219,15 @@ class VolumeDriver(abc.ABC):
 
     @abc.abstractmethod
     def get_stats(self) -> BackendStats:
-        """Current capacity and usage."""
+        """Current capacity and usage (it may walk every volume: the manager calls it at
+        start-up and rarely after; see :meth:`get_space`)."""
+
+    def get_space(self) -> SpaceStats:
+        """Total and free bytes, in a time that does not grow with the number of volumes:
+        the manager's reports after each change and its heartbeats call this. The default
+        asks :meth:`get_stats`; a driver whose ``get_stats`` walks its volumes overrides it."""
+        stats = self.get_stats()
+        return SpaceStats(stats.total_bytes, stats.free_bytes)
 
     def check_health(self) -> None:
         """Check, quickly and without changing any volume, that the backend can take work

@@ -263,6 +263,13 @@ class FileDriver(base.VolumeDriver):
             clone_mode=self.clone_mode,
         )
 
+    def get_space(self) -> base.SpaceStats:
+        try:
+            fs = os.statvfs(self.directory)
+        except OSError as exc:
+            raise errors.from_os_error(exc, "report its capacity") from exc
+        return base.SpaceStats(fs.f_blocks * fs.f_frsize, fs.f_bavail * fs.f_frsize)
+
     def _volume_path(self, volume_id: str) -> Path:
         return self._volumes / f"volume-{_checked_id(volume_id)}"
 

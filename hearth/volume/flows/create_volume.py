@@ -329,10 +329,11 @@ class NotifyVolumeActionTask(HearthTask):
             return
         try:
             with self.db.transaction() as session:
-                row = volumes.get(session, volume.id)
+                if self.event_suffix == "create.start":  # the journal step, and the row
+                    row = volumes.update_and_get(session, volume.id, create_step="started")
+                else:
+                    row = volumes.get(session, volume.id)
                 notifications.emit_volume(session, row, self.event_suffix)
-                if self.event_suffix == "create.start":
-                    volumes.update(session, volume.id, create_step="started")
         except Exception:
             LOG.warning("could not queue volume.%s for %s", self.event_suffix, volume.id)
 
@@ -412,7 +413,7 @@ class CreateVolumeOnFinishTask(NotifyVolumeActionTask):
 
     def _finish(self, volume_id: str, *, notify: bool) -> None:
         with self.db.transaction() as session:
-            done = volumes.set_status(
+            row = volumes.set_status_and_get(
                 session,
                 volume_id,
                 statuses.VolumeStatus.AVAILABLE,
@@ -420,10 +421,9 @@ class CreateVolumeOnFinishTask(NotifyVolumeActionTask):
                 launched_at=models.utcnow(),
                 progress=None,
             )
-            if not done:
+            if row is None:
                 LOG.warning("volume %s changed under its create; left as it is", volume_id)
             elif notify and self.event_suffix:
-                row = volumes.get(session, volume_id)
                 notifications.emit_volume(session, row, self.event_suffix)
 
 

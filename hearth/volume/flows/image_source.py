@@ -13,7 +13,8 @@ Fetching and converting ("download", status ``downloading``) reads the stored im
 inspection runs before ``qemu-img`` sees a byte, the virtual size is checked against the
 volume from the metadata before the fetch and from the file after it, the conversion
 writes into a file the driver makes and publishes only when complete, and the image's hash
-is verified while it converts; a mismatch discards the result. Progress goes to the volume
+is verified while it converts (unless its stored file is unchanged since a verification
+in this process: ``fetch.Seal``); a mismatch discards the result. Progress goes to the volume
 row (``progress``), at most every half second; a clone from the cache shows only if it
 lasts longer than that. The same steps time the create's phases (``ImageTools.clock``:
 fetch, inspect, convert; a cache entry's fill and the clone from it as spans).
