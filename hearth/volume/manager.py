@@ -46,7 +46,7 @@ class VolumeManager:
         driver: base.VolumeDriver,
         db: Database,
         locks: coordination.Locks,
-        settings: config.FileBackendSettings,
+        settings: config.BackendSettings,
         recovery: config.RecoverySettings | None = None,
         scheduler_rpcapi: create_volume.SchedulerRpcApi | None = None,
         image_volume_cache: cache.ImageVolumeCache | None = None,
