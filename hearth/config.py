@@ -98,6 +98,9 @@ class RbdBackendSettings(_Section):
     cluster_name: str = "ceph"
     secret_uuid: str | None = None
     """The libvirt secret holding the user's key, given to consumers in connection info."""
+    keyring_in_connection_info: bool = False
+    """Give the keyring's contents to consumers in connection info (cinderlib-style, for
+    consumers without the key). Default false: OSSN-0085 (Cinder stopped sending it)."""
     connect_timeout_seconds: float = Field(default=10.0, gt=0)
     """Seconds to reach the monitors before the backend counts as down (default 10)."""
     op_timeout_seconds: float = Field(default=30.0, gt=0)

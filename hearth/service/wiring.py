@@ -307,6 +307,7 @@ def build_rbd_driver(section: config.RbdBackendSettings) -> rbd.RbdDriver:
         keyring=section.keyring,
         cluster_name=section.cluster_name,
         secret_uuid=section.secret_uuid,
+        keyring_in_connection_info=section.keyring_in_connection_info,
         connect_timeout=section.connect_timeout_seconds,
         op_timeout=section.op_timeout_seconds,
         qemu_address_space_bytes=section.qemu_img_address_space_mb << 20,

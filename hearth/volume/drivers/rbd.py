@@ -66,6 +66,7 @@ class Cluster:
     keyring: Path | None = None
     cluster_name: str = "ceph"
     secret_uuid: str | None = None
+    keyring_in_connection_info: bool = False
     connect_timeout: float = 10.0
     op_timeout: float = 30.0
     qemu_address_space_bytes: int = 2048 << 20
@@ -209,6 +210,8 @@ class RbdDriver(base.VolumeDriver):
                     removed += self._release(name, snap)
             except _image_not_found():
                 continue
+            if name not in removed:
+                removed += self._drop_if_unused(name)
         return removed
 
     def create_volume(self, volume: base.VolumeRef) -> base.ModelUpdate | None:
@@ -360,7 +363,10 @@ class RbdDriver(base.VolumeDriver):
 
     def connection_info(self, volume: base.VolumeRef) -> dict[str, Any]:
         """What os-brick's RBD connector and libvirt's ``<source protocol="rbd">`` read
-        (Cinder's RBD driver gives the same keys)."""
+        (Cinder's RBD driver gives the same keys). ``name`` is ``pool/image`` as os-brick
+        splits it (``pool/namespace/image``, libvirt's form, on a namespaced backend). The
+        key itself is given (``keyring``) only when the backend says so: consumers are
+        expected to hold it (OSSN-0085: Cinder stopped sending it)."""
         hosts, ports = monitor_addresses(
             self._mon({"prefix": "mon dump", "format": "json"}, "read its monitors")
         )
@@ -376,7 +382,7 @@ class RbdDriver(base.VolumeDriver):
             "volume_id": volume.id,
             "discard": True,
         }
-        if self.cluster.keyring is not None:
+        if self.cluster.keyring is not None and self.cluster.keyring_in_connection_info:
             try:
                 data["keyring"] = self.cluster.keyring.read_text()
             except OSError as exc:
