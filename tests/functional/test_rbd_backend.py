@@ -298,3 +298,42 @@ def test_settings_name_an_rbd_backend_and_refuse_unknown_keys(tmp_path: Path) ->
     assert (section.pool, section.max_clone_depth, section.user) == ("volumes", 5, "admin")
     with pytest.raises(Exception, match=r"backends\.ceph\.rbd\.directory: unknown key"):
         make_settings(tmp_path, backends={"ceph": {"driver": "rbd", "directory": "/srv"}})
+
+
+def test_every_source_type_creates_on_rbd_through_hearth_and_deletes_leave_the_pool_empty(
+    tmp_path: Path, ceph_cluster: CephCluster, rbd_namespace: str, pool: Pool
+) -> None:
+    raw = test_images.known_raw(tmp_path / "disk.raw")
+    settings = rbd_settings(tmp_path, ceph_cluster, rbd_namespace, image_cache={"enabled": False})
+    hearth = open_hearth(settings)
+    try:
+        source = hearth.create_volume(1)
+        pool.write(f"volume-{source.id}", 0, b"the source")
+        snapshot = hearth.create_snapshot(source.id)
+        pool.write(f"volume-{source.id}", 0, b"written after")
+        from_snapshot = hearth.create_volume(2, snapshot_id=snapshot.id)
+        clone = hearth.create_volume(1, source_volid=source.id)
+        image = hearth.create_image("disk", disk_format="raw", file=raw)
+        from_image = hearth.create_volume(1, image_id=image.id)
+        extended = hearth.extend_volume(clone.id, 3)
+
+        made = [source, from_snapshot, clone, from_image]
+        assert [hearth.get_volume(v.id).status for v in made] == ["available"] * 4
+        assert pool.read(f"volume-{from_snapshot.id}", 0, 10) == b"the source"
+        assert pool.read(f"volume-{clone.id}", 0, 13) == b"written after"
+        assert volume_holds(pool, from_image.id, raw)
+        assert extended.size == 3
+        assert (
+            hearth.services.managers["ceph"].driver.volume_size(base.VolumeRef(clone.id, 3))
+            == 3 * GiB
+        )
+        stored = sorted(hearth.services.managers["ceph"].driver.list_volumes())
+        assert stored == sorted(v.id for v in made)  # `rbd ls` against the database
+
+        hearth.delete_volume(from_snapshot.id)
+        hearth.delete_snapshot(snapshot.id)
+        for volume in (clone, source, from_image):
+            hearth.delete_volume(volume.id)
+        assert pool.images() == []
+    finally:
+        hearth.close()

@@ -241,10 +241,12 @@ class RbdDriver(base.VolumeDriver):
     ) -> base.ModelUpdate | None:
         holder, snap = self._holder_of(snapshot), _snapshot_name(snapshot.id)
         with self._image(holder) as image:
-            if volume.size_bytes < _snap_size(image, snap, snapshot.id):
+            size = _snap_size(image, snap, snapshot.id)
+            if volume.size_bytes < size:
                 raise errors.Invalid(reason="the new volume is smaller than its snapshot")
             _protect(image, snap)  # stays protected: unprotected only when deleted
-        self._publish(volume, self._layering(holder, snap, volume, self.flatten_from_snapshot))
+            flatten = self.flatten_from_snapshot or self._depth(image) >= self.max_clone_depth
+        self._publish(volume, self._layering(holder, snap, size, volume, flatten))
         return None
 
     def create_cloned_volume(
@@ -252,16 +254,21 @@ class RbdDriver(base.VolumeDriver):
     ) -> base.ModelUpdate | None:
         source, snap = _volume_name(src_vref.id), CLONE_SNAP + _checked_id(volume.id)
         with self._image(source, source=("volume", src_vref.id)) as image:
-            if volume.size_bytes < image.size():
+            size = int(image.size())
+            if volume.size_bytes < size:
                 raise errors.Invalid(reason="the new volume is smaller than its volume")
             with _translated("snapshot the volume to clone"):
                 if not image.snap_exists(snap):  # a retry finds its own snapshot
                     image.create_snap(snap)
             _protect(image, snap)
+            flatten = self._depth(image) >= self.max_clone_depth
         try:
-            self._publish(volume, self._layering(source, snap, volume, False))
-        finally:
-            self._release(source, snap)  # it goes if nothing layers on it (a flattened clone)
+            self._publish(volume, self._layering(source, snap, size, volume, flatten))
+        except BaseException:
+            self._release(source, snap)
+            raise
+        if flatten:
+            self._release(source, snap)  # nothing layers on it any more
         return None
 
     def create_snapshot(self, snapshot: base.SnapshotRef) -> base.ModelUpdate | None:
@@ -278,22 +285,26 @@ class RbdDriver(base.VolumeDriver):
         """Remove the image, or hide it as ``.deleted`` while snapshots or clones read
         from it."""
         _, rbd = _bindings()
-        name = _volume_name(volume.id)
+        name, ioctx = _volume_name(volume.id), self._connected()
         try:
-            with self._image(name) as image:
-                snaps = [s["name"] for s in image.list_snaps()]
-            for snap in snaps:
-                if snap.startswith(CLONE_SNAP):
-                    self._release(name, snap)
-            with self._image(name) as image:
-                kept = any(True for _ in image.list_snaps())
-            if not kept:
-                self._remove_image(name)
-                return
-            with _translated("hide the deleted volume"):
-                rbd.RBD().rename(self._connected(), name, name + DELETED)
+            with self._image(name) as image, _translated("delete the volume"):
+                kept = []
+                for snap in [s["name"] for s in image.list_snaps()]:
+                    if snap.startswith(CLONE_SNAP) and not _children(image, snap):
+                        _unprotect(image, snap)
+                        image.remove_snap(snap)  # a clone's snapshot nothing layers on
+                    else:
+                        kept.append(snap)
+                parent = _parent_of(image)
+            with _translated("delete the volume"):
+                if kept:
+                    rbd.RBD().rename(ioctx, name, name + DELETED)
+                    return
+                rbd.RBD().remove(ioctx, name)
         except rbd.ImageNotFound:
             return  # already gone: deletes are idempotent
+        if parent is not None:
+            self._release(*parent)
 
     def delete_snapshot(self, snapshot: base.SnapshotRef) -> None:
         """Remove the RBD snapshot, or hide it as ``.deleted`` while clones read from it."""
@@ -413,33 +424,35 @@ class RbdDriver(base.VolumeDriver):
             raise
 
     def _layering(
-        self, parent: str, snap: str, volume: base.VolumeRef, flatten: bool
+        self, parent: str, snap: str, size: int, volume: base.VolumeRef, flatten: bool
     ) -> Callable[[str], None]:
-        """How to make ``volume`` as a layered clone of ``parent@snap``: grown to its
-        size, flattened when asked or when its chain of parents grows too long."""
+        """How to make ``volume`` as a layered clone of ``parent@snap`` (``size`` bytes):
+        grown to its size, flattened when ``flatten``. The clone is opened only for that."""
         _, rbd = _bindings()
         ioctx = self._connected()
 
         def make(tmp: str) -> None:
             with _translated("clone the image"):
                 rbd.RBD().clone(ioctx, parent, snap, ioctx, tmp)
+            if size == volume.size_bytes and not flatten:
+                return
             with self._image(tmp) as child, _translated("shape the clone"):
-                if child.size() < volume.size_bytes:
+                if size < volume.size_bytes:
                     child.resize(volume.size_bytes)
-                if flatten or self._depth(tmp) > self.max_clone_depth:
+                if flatten:
                     child.flatten()
 
         return make
 
-    def _depth(self, name: str) -> int:
-        """How many images the image's data is layered on."""
-        depth = 0
-        while True:
-            with self._image(name) as image, _translated("read the clone's parents"):
-                parent = _parent_of(image)
-            if parent is None:
-                return depth
-            name, depth = parent[0], depth + 1
+    def _depth(self, image: Any) -> int:
+        """How many images the open image's data is layered on (a clone of it would be
+        one more: beyond ``max_clone_depth`` it is flattened)."""
+        depth, parent = 0, _parent_of(image)
+        while parent is not None:
+            depth += 1
+            with self._image(parent[0]) as above, _translated("read the clone's parents"):
+                parent = _parent_of(above)
+        return depth
 
     def _release(self, name: str, snap: str) -> list[str]:
         """A layer on ``name@snap`` went away: remove that snapshot if it is hidden and
@@ -452,8 +465,7 @@ class RbdDriver(base.VolumeDriver):
             with self._image(name) as image, _translated("clean up the pool"):
                 if not image.snap_exists(snap) or _children(image, snap):
                     return []
-                if image.is_protected_snap(snap):
-                    image.unprotect_snap(snap)
+                _unprotect(image, snap)
                 image.remove_snap(snap)
         except _image_not_found():
             return []
@@ -590,6 +602,11 @@ def _parent_of(image: Any) -> tuple[str, str] | None:
     except rbd.ImageNotFound:
         return None
     return str(spec["image_name"]), str(spec["snap_name"])
+
+
+def _unprotect(image: Any, snap: str) -> None:
+    if image.is_protected_snap(snap):
+        image.unprotect_snap(snap)
 
 
 def _protect(image: Any, snap: str) -> None:
