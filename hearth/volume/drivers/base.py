@@ -201,6 +201,10 @@ class VolumeDriver(abc.ABC):
         cheap probe is as healthy as its capacity reports."""
         return None
 
+    def close(self) -> None:  # noqa: B027 -- most drivers hold nothing open
+        """Let go of what the driver holds open (a cluster connection) when its process
+        stops serving the backend; a later call reconnects. The default holds nothing."""
+
     def local_path(self, volume: VolumeRef) -> Path:
         """The path on this host through which the volume's bytes are read and written
         (``hearth volume path``; later, attaching a volume to a local consumer).
