@@ -138,6 +138,7 @@ BackendSettings = Annotated[
     pydantic.Discriminator(_backend_kind),
 ]
 """One backend section: ``driver = "file"`` (the default) or ``driver = "rbd"``."""
+BACKEND_KINDS = ("file", "rbd")
 
 
 class BusSettings(_Section):
@@ -423,7 +424,10 @@ def _read_config_file(path: Path | str | None, data_dir: Path) -> dict[str, Any]
 def _describe(exc: pydantic.ValidationError) -> str:
     problems = []
     for item in exc.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        loc = list(item["loc"])
+        if loc[:1] == ["backends"] and len(loc) > 2 and loc[2] in BACKEND_KINDS:
+            del loc[2]  # the union's tag (the driver), not a key the user wrote
+        key = ".".join(str(part) for part in loc) or "(top level)"
         reason = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
         problems.append(f"{key}: {reason}")
     return "; ".join(problems)

@@ -9,6 +9,10 @@ a whole Hearth, images converted straight into RBD and cached creates as layered
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -296,7 +300,7 @@ def test_settings_name_an_rbd_backend_and_refuse_unknown_keys(tmp_path: Path) ->
     section = settings.backends["ceph"]
     assert isinstance(section, config.RbdBackendSettings)
     assert (section.pool, section.max_clone_depth, section.user) == ("volumes", 5, "admin")
-    with pytest.raises(Exception, match=r"backends\.ceph\.rbd\.directory: unknown key"):
+    with pytest.raises(Exception, match=r"backends\.ceph\.directory: unknown key"):
         make_settings(tmp_path, backends={"ceph": {"driver": "rbd", "directory": "/srv"}})
 
 
@@ -337,3 +341,80 @@ def test_every_source_type_creates_on_rbd_through_hearth_and_deletes_leave_the_p
         assert pool.images() == []
     finally:
         hearth.close()
+
+
+def test_concurrent_creates_from_one_image_convert_once_and_all_layer_on_the_entry(
+    tmp_path: Path,
+    ceph_cluster: CephCluster,
+    rbd_namespace: str,
+    pool: Pool,
+    qemu_img_calls: test_images.QemuImgCalls,
+) -> None:
+    raw = test_images.known_raw(tmp_path / "disk.raw")
+    hearth = open_hearth(rbd_settings(tmp_path, ceph_cluster, rbd_namespace))
+    try:
+        image = hearth.create_image("disk", disk_format="raw", file=raw)
+        made: list[Any] = []
+        threads = [
+            threading.Thread(target=lambda: made.append(hearth.create_volume(image_id=image.id)))
+            for _ in range(8)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        [entry] = hearth.list_image_cache()
+
+        assert sorted(v.status for v in made) == ["available"] * 8
+        assert qemu_img_calls.count("convert") == 1
+        for volume in made:
+            assert pool.parent(f"volume-{volume.id}") == (
+                f"volume-{entry.id}",
+                f"clone-{volume.id}",
+            )
+            assert volume_holds(pool, volume.id, raw)
+    finally:
+        hearth.close()
+
+
+KILLED_WRITER = """
+import sys, time, uuid
+from pathlib import Path
+import rbd
+from hearth.volume.drivers import base
+from hearth.volume.drivers.rbd import Cluster, RbdDriver
+
+pool, namespace, conf, user, keyring = sys.argv[1:6]
+driver = RbdDriver(Cluster(pool=pool, namespace=namespace, ceph_conf=Path(conf), user=user,
+                           keyring=Path(keyring)))
+
+def write(target):
+    image = rbd.Image(driver._connected(), target.name)  # held open, as qemu-img's
+    image.write(b"half an image", 0)
+    print(target.name, flush=True)
+    time.sleep(600)
+
+driver.copy_image_to_volume(base.VolumeRef(str(uuid.uuid4()), 1), write)
+"""
+
+
+def test_a_create_killed_mid_write_leaves_only_a_temporary_image_which_start_up_removes(
+    ceph_cluster: CephCluster, rbd_namespace: str, driver: RbdDriver, pool: Pool
+) -> None:
+    args = [ceph_cluster.pool, rbd_namespace, str(ceph_cluster.conf), ceph_cluster.user]
+    command = [sys.executable, "-c", KILLED_WRITER, *args, str(ceph_cluster.keyring)]
+    repository = Path(__file__).resolve().parents[2]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=repository) as writer:
+        assert writer.stdout is not None
+        try:
+            temporary = writer.stdout.readline().strip()
+        finally:
+            writer.kill()
+
+    assert pool.images() == [temporary] and ".tmp-" in temporary
+    assert driver.list_volumes() == []
+    started = time.monotonic()
+    assert driver.remove_partial_files() == [temporary]
+    # the dead writer's watch would hold the removal ~30 s; its client is blocklisted
+    assert time.monotonic() - started < 15
+    assert pool.images() == []

@@ -148,13 +148,14 @@ class RbdDriver(base.VolumeDriver):
                 self._client.shutdown()
             self._ioctx = self._client = None
 
-    def _mon(self, command: dict[str, Any], action: str) -> Any:
+    def _mon(self, command: dict[str, Any], action: str, *, parsed: bool = True) -> Any:
+        """A monitor command's JSON answer (its status line when not ``parsed``)."""
         self._connected()
         with _translated(action):
             code, out, status = self._client.mon_command(json.dumps(command), b"")
         if code != 0:
             raise errors.BackendError(action=action, detail=f"{code}: {status}")
-        return json.loads(out)
+        return json.loads(out) if parsed else status
 
     @contextmanager
     def _image(self, name: str, *, source: tuple[str, str] | None = None) -> Iterator[Any]:
@@ -200,6 +201,7 @@ class RbdDriver(base.VolumeDriver):
         removed = []
         for name in self._names():
             if TMP in name:
+                self._evict_watchers(name)
                 self._remove_image(name)
                 removed.append(name)
         for name in self._names():
@@ -453,6 +455,24 @@ class RbdDriver(base.VolumeDriver):
             with self._image(parent[0]) as above, _translated("read the clone's parents"):
                 parent = _parent_of(above)
         return depth
+
+    def _evict_watchers(self, name: str) -> None:
+        """Blocklist the clients other than this one that still watch image ``name``. A
+        killed process's watch lasts until the OSD times it out (~30 s), and librbd waits
+        for it before removing the image; at start-up nothing alive works on this
+        backend's temporary images, so their watchers are dead processes."""
+        _, rbd = _bindings()
+        try:
+            with self._image(name) as image, _translated("list the image's watchers"):
+                watchers = [str(w["addr"]) for w in image.watchers_list()]
+        except rbd.ImageNotFound:
+            return
+        own = str(self._client.get_addrs())
+        for address in watchers:
+            if address.rsplit("/", 1)[-1] not in own:  # the nonce names the client
+                command = {"prefix": "osd blocklist", "blocklistop": "add", "addr": address}
+                self._mon(command, "evict a dead client", parsed=False)
+                LOG.warning("blocklisted %s, a dead client still watching %s", address, name)
 
     def _release(self, name: str, snap: str) -> list[str]:
         """A layer on ``name@snap`` went away: remove that snapshot if it is hidden and
