@@ -114,9 +114,17 @@ def _clean_environment() -> dict[str, str]:
     }
 
 
+_running: dict[str, CephCluster] = {}
+"""The session's cluster, once some module's copy of ``ceph_cluster`` has started it (pytest
+makes one session fixture per module that imports it: this keeps it to one cluster)."""
+
+
 @pytest.fixture(scope="session")
 def ceph_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CephCluster]:
     """One single-node Ceph cluster for the whole session."""
+    if "cluster" in _running:
+        yield _running["cluster"]
+        return
     require(shutil.which("ceph-mon") is not None, "Ceph is not installed (scripts/setup)")
     have_bindings = all(importlib.util.find_spec(name) for name in ("rados", "rbd"))
     require(have_bindings, "Ceph's Python bindings are not in this Python (scripts/setup)")
@@ -128,9 +136,11 @@ def ceph_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CephClust
     try:
         assert started.returncode == 0, f"scripts/ceph start failed: {started.stderr[-2000:]}"
         cluster = CephCluster(directory=directory, conf=Path(started.stdout.strip()))
+        _running["cluster"] = cluster
         yield cluster
         cluster.shutdown()
     finally:
+        _running.pop("cluster", None)
         subprocess.run(
             [str(SCRIPT), "purge", str(directory)], env=_clean_environment(), check=False
         )
