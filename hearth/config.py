@@ -94,6 +94,66 @@ class FileBackendSettings(_Section):
     of the volume manager's process, and again when it died; off: tgtd is a system service."""
 
 
+class RbdBackendSettings(_Section):
+    """A backend that stores each volume as an RBD image in one Ceph pool (librbd)."""
+
+    driver: Literal["rbd"]
+    pool: str = "rbd"
+    """The pool holding the volumes' images (Cinder's ``rbd_pool``)."""
+    namespace: str = ""
+    """A RADOS namespace inside the pool for this backend's images (default: none)."""
+    ceph_conf: Path = Path("/etc/ceph/ceph.conf")
+    """The cluster's configuration file (monitors, keyrings)."""
+    user: str = "admin"
+    """The Ceph user (without ``client.``) Hearth and qemu-img connect as."""
+    keyring: Path | None = None
+    """The user's keyring. Default: the one ceph.conf names."""
+    cluster_name: str = "ceph"
+    secret_uuid: str | None = None
+    """The libvirt secret holding the user's key, given to consumers in connection info."""
+    keyring_in_connection_info: bool = False
+    """Give the keyring's contents to consumers in connection info (cinderlib-style, for
+    consumers without the key). Default false: OSSN-0085 (Cinder stopped sending it)."""
+    connect_timeout_seconds: float = Field(default=10.0, gt=0)
+    """Seconds to reach the monitors before the backend counts as down (default 10)."""
+    op_timeout_seconds: float = Field(default=30.0, gt=0)
+    """Seconds one monitor or OSD request may take before it fails instead of hanging
+    (default 30; a full or crashed OSD otherwise hangs its clients)."""
+    max_clone_depth: int = Field(default=5, ge=0)
+    """Layered clones of clones allowed before a new clone is flattened (Cinder's
+    ``rbd_max_clone_depth``, default 5); 0 makes every clone a full copy."""
+    flatten_volume_from_snapshot: bool = False
+    """Flatten volumes made from snapshots, so they never depend on them (Cinder's
+    ``rbd_flatten_volume_from_snapshot``, default false)."""
+    qemu_img_address_space_mb: int = Field(default=2048, ge=1280)
+    """Address space a ``qemu-img convert`` into this pool may map, in MiB (default 2048;
+    librbd's threads need more than 1 GiB: it aborted at 1024 and ran from 1280)."""
+    availability_zone: str = "nova"
+    capacity_gb: int | None = Field(default=None, ge=1)
+    """The most this backend may hold, in GiB. Default: the pool's size as Ceph reports it."""
+    thin_provisioning: bool = True
+    max_over_subscription_ratio: float = Field(default=20.0, ge=1.0)
+    reserved_percentage: int = Field(default=0, ge=0, le=100)
+    capabilities: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    image_cache: ImageCacheSettings = ImageCacheSettings()
+
+
+def _backend_kind(value: Any) -> str:
+    """A backend section's driver; sections that name none are file backends."""
+    if isinstance(value, Mapping):
+        return str(value.get("driver", "file"))
+    return str(getattr(value, "driver", "file"))
+
+
+BackendSettings = Annotated[
+    Annotated[FileBackendSettings, pydantic.Tag("file")]
+    | Annotated[RbdBackendSettings, pydantic.Tag("rbd")],
+    pydantic.Discriminator(_backend_kind),
+]
+"""One backend section: ``driver = "file"`` (the default) or ``driver = "rbd"``."""
+BACKEND_KINDS = ("file", "rbd")
+
+
 class BusSettings(_Section):
     """The message bus between the API, the scheduler and the volume managers (kombu)."""
 
@@ -329,7 +389,7 @@ class LoggingSettings(_Section):
     "hearth.db" = "DEBUG"}``; alembic is WARNING unless named here."""
 
 
-def _default_backends() -> dict[str, FileBackendSettings]:
+def _default_backends() -> dict[str, BackendSettings]:
     return {"local": FileBackendSettings()}
 
 
@@ -338,7 +398,7 @@ class Settings(_Section):
 
     data_dir: Path = DEFAULT_DATA_DIR
     database: DatabaseSettings = DatabaseSettings()
-    backends: dict[BackendName, FileBackendSettings] = Field(
+    backends: dict[BackendName, BackendSettings] = Field(
         default_factory=_default_backends, min_length=1
     )
     default_availability_zone: str = "nova"
@@ -380,7 +440,8 @@ class Settings(_Section):
 
     def backend_directory(self, name: str) -> Path:
         """The directory of a file backend, with its default filled in."""
-        directory = self.backends[name].directory
+        section = self.backends[name]
+        directory = section.directory if isinstance(section, FileBackendSettings) else None
         return directory if directory is not None else self.data_dir / "backends" / name
 
 
@@ -425,7 +486,10 @@ def _read_config_file(path: Path | str | None, data_dir: Path) -> dict[str, Any]
 def _describe(exc: pydantic.ValidationError) -> str:
     problems = []
     for item in exc.errors():
-        key = ".".join(str(part) for part in item["loc"]) or "(top level)"
+        loc = list(item["loc"])
+        if loc[:1] == ["backends"] and len(loc) > 2 and loc[2] in BACKEND_KINDS:
+            del loc[2]  # the union's tag (the driver), not a key the user wrote
+        key = ".".join(str(part) for part in loc) or "(top level)"
         reason = "unknown key" if item["type"] == "extra_forbidden" else item["msg"]
         problems.append(f"{key}: {reason}")
     return "; ".join(problems)

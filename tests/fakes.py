@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hearth import errors
+from hearth.image import convert
 from hearth.volume.drivers import base
 
 
@@ -106,7 +107,7 @@ class FakeDriver(base.VolumeDriver):
         return None
 
     def copy_image_to_volume(
-        self, volume: base.VolumeRef, write: Callable[[Path], None]
+        self, volume: base.VolumeRef, write: Callable[[convert.Target], None]
     ) -> base.ModelUpdate | None:
         """Lets ``write`` fill a real sparse file, then keeps its non-zero blocks."""
         self._raise_now(self._enter("copy_image_to_volume"))
@@ -114,7 +115,7 @@ class FakeDriver(base.VolumeDriver):
             path = Path(scratch) / "volume.part"
             with path.open("wb") as sparse:
                 sparse.truncate(volume.size_bytes)
-            write(path)
+            write(convert.Target.file(path))
             if path.stat().st_size != volume.size_bytes:
                 raise errors.Invalid(reason="the image is larger than the volume")
             self.volumes[volume.id] = FakeVolume(volume.size_bytes, _nonzero_bytes(path))

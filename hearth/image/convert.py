@@ -5,8 +5,11 @@ Called by the create path (``hearth.volume.flows.image_source``) only after
 checks them against the inspection; ``to_raw`` writes the raw disk into a file the driver
 made (``-n``: qemu-img never creates files, so XFS gets no extent-size hint from it; the
 file reads as zeros, so ``--target-is-zero`` lets qemu-img leave holes for zeros) and then
-fsyncs it (qemu-img itself never flushes). At most ``concurrency`` conversions run at once
-in a process; the others wait their turn.
+fsyncs it (qemu-img itself never flushes). A :class:`Target` that is no local file (an RBD
+image, ``rbd:POOL/IMAGE``) is written through qemu-img's own block driver with the
+``writeback`` cache, so qemu-img flushes it before it exits, under the address-space limit
+the target asks for (librbd's threads need more than 1 GiB). At most ``concurrency``
+conversions run at once in a process; the others wait their turn.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from hearth import errors
 from hearth.image import qemu
 
 LOG = logging.getLogger(__name__)
+UNLIMITED_CPU = 1 << 31
+"""prlimit's CPU seconds for a conversion, which takes as long as the image is big."""
 _PERCENT = re.compile(r"\(\s*([0-9.]+)/100%\)")
 
 
@@ -34,6 +39,26 @@ class Facts:
 
     format: str
     virtual_size: int
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a conversion writes into: a new volume's data, before the volume is visible."""
+
+    qemu_name: str
+    """``qemu-img convert -n``'s output as qemu names it: a file path, or a block driver's
+    name such as ``rbd:POOL/IMAGE:id=USER:conf=FILE``."""
+    name: str
+    """The backend's own name of the data being written (a file name, an RBD image)."""
+    local_path: Path | None = None
+    """The file itself, for backends that keep volumes as local files; None otherwise."""
+    address_space_bytes: int | None = None
+    """The address space qemu-img may map while writing it (None: no limit)."""
+
+    @classmethod
+    def file(cls, path: Path) -> Target:
+        """A local file as a target."""
+        return cls(qemu_name=str(path), name=path.name, local_path=path)
 
 
 class Converter:
@@ -66,24 +91,35 @@ class Converter:
         self,
         source: Path,
         fmt: str,
-        target: Path,
+        target: Target,
         *,
         image_id: str,
         virtual_size: int,
         on_progress: Callable[[int], None] | None = None,
     ) -> None:
         """Write the raw disk of ``source`` (format ``fmt``) into the existing, all-zero
-        file ``target``, which is at least ``virtual_size`` bytes. ``on_progress`` gets the
+        ``target``, which is at least ``virtual_size`` bytes. ``on_progress`` gets the
         bytes converted so far."""
+        local = target.local_path
+        options = ["-p", "-n", "--target-is-zero", "-f", fmt, "-O", "raw"]
+        if local is None:
+            options += ["-t", "writeback"]  # flushed through librbd before qemu-img exits
+        limits = None
+        if target.address_space_bytes is not None:
+            limits = qemu.Limits(
+                cpu_seconds=UNLIMITED_CPU, address_space_bytes=target.address_space_bytes
+            )
         with self._slots:
-            _check_space(target.parent, virtual_size, image_id)
-            options = ["-p", "-n", "--target-is-zero", "-f", fmt, "-O", "raw"]
+            if local is not None:
+                _check_space(local.parent, virtual_size, image_id)
             qemu.run(
-                ["convert", *options, str(source), str(target)],
+                ["convert", *options, str(source), target.qemu_name],
                 image_id=image_id,
+                limits=limits,
                 on_output=_progress_parser(virtual_size, on_progress),
             )
-        _flush(target)
+        if local is not None:
+            _flush(local)
 
     def from_raw(self, source: Path, fmt: str, target: Path, *, image_id: str) -> None:
         """Write the raw disk ``source`` as a new image file ``target`` in qemu-img's

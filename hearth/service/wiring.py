@@ -39,7 +39,7 @@ from hearth.scheduler import rpcapi as scheduler_rpcapi
 from hearth.scheduler.manager import SchedulerEndpoint, SchedulerManager
 from hearth.service import heartbeats, housekeeping
 from hearth.volume import rpcapi as volume_rpcapi
-from hearth.volume.drivers import base, file, iscsi_target
+from hearth.volume.drivers import base, file, iscsi_target, rbd
 from hearth.volume.endpoint import VolumeEndpoint
 from hearth.volume.flows import image_source
 from hearth.volume.manager import VolumeManager
@@ -338,6 +338,8 @@ def build_driver(settings: config.Settings, backend: str) -> base.VolumeDriver:
     """A new driver for one configured backend, not yet set up. The one place a driver
     class is named; callers with a ``Services`` use :meth:`Services.driver_for`."""
     section = settings.backends[backend]
+    if isinstance(section, config.RbdBackendSettings):
+        return build_rbd_driver(section)
     directory = settings.backend_directory(backend)
     target = None
     if section.target_helper == "tgtadm":
@@ -357,6 +359,28 @@ def build_backup_repository(settings: config.Settings) -> BackupRepository:
     """The backup repository ``[backup]`` names. The one place a backup driver class is
     named; callers with a ``Services`` use :meth:`Services.backup_repository`."""
     return posix.PosixRepository(settings.backup_directory, name=settings.backup.driver)
+
+
+def build_rbd_driver(section: config.RbdBackendSettings) -> rbd.RbdDriver:
+    """An RBD backend's driver, from its section."""
+    cluster = rbd.Cluster(
+        pool=section.pool,
+        namespace=section.namespace,
+        ceph_conf=section.ceph_conf,
+        user=section.user,
+        keyring=section.keyring,
+        cluster_name=section.cluster_name,
+        secret_uuid=section.secret_uuid,
+        keyring_in_connection_info=section.keyring_in_connection_info,
+        connect_timeout=section.connect_timeout_seconds,
+        op_timeout=section.op_timeout_seconds,
+        qemu_address_space_bytes=section.qemu_img_address_space_mb << 20,
+    )
+    return rbd.RbdDriver(
+        cluster,
+        max_clone_depth=section.max_clone_depth,
+        flatten_from_snapshot=section.flatten_volume_from_snapshot,
+    )
 
 
 def _served_backends(

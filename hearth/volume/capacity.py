@@ -17,7 +17,7 @@ from hearth.volume.drivers import base
 def capabilities(
     host: str,
     driver: base.VolumeDriver,
-    settings: config.FileBackendSettings,
+    settings: config.BackendSettings,
     stats: base.BackendStats,
 ) -> dict[str, Any]:
     """The capabilities a volume type's extra specs are matched against; the backend
@@ -31,11 +31,12 @@ def capabilities(
         "max_over_subscription_ratio": settings.max_over_subscription_ratio,
         "reserved_percentage": settings.reserved_percentage,
         "multiattach": True,  # every backend exports one volume to several attachments
+        **stats.capabilities,
         **settings.capabilities,
     }
 
 
-def limit_gb(settings: config.FileBackendSettings, stats: base.BackendStats) -> int:
+def limit_gb(settings: config.BackendSettings, stats: base.BackendStats) -> int:
     """GiB the scheduler may promise: capacity, times the over-subscription ratio on a
     thin backend, less the reserve."""
     total_gb = settings.capacity_gb or stats.total_bytes / base.GiB

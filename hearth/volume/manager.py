@@ -36,6 +36,9 @@ LOG = logging.getLogger(__name__)
 RECONCILER = RequestContext(user_id="hearth", project_id="hearth", is_admin=True)
 """Who reconciliation acts as (its user messages go to the attachment's project anyway)."""
 STATS_MIN_INTERVAL = 1.0
+DELETE_WAITS_FOR_WORK = 30.0
+"""Seconds a delete waits for other work on its volume here to end before it is dropped
+(the reconciliation takes it up later)."""
 """Seconds between two capacity reports caused by changes (a periodic report still runs)."""
 FULL_REPORT_INTERVAL = 600.0
 """Seconds between two reports that read the driver's full statistics (``get_stats``, which
@@ -52,7 +55,7 @@ class VolumeManager:
         driver: base.VolumeDriver,
         db: Database,
         locks: coordination.Locks,
-        settings: config.FileBackendSettings,
+        settings: config.BackendSettings,
         recovery: config.RecoverySettings | None = None,
         scheduler_rpcapi: create_volume.SchedulerRpcApi | None = None,
         image_volume_cache: cache.ImageVolumeCache | None = None,
@@ -83,6 +86,7 @@ class VolumeManager:
         self._ownership: Any = None
         self._in_hand: set[str] = set()
         self._in_hand_lock = threading.Lock()
+        self._released = threading.Condition(self._in_hand_lock)
         self._stats_lock = threading.Lock()
         self._reporting = threading.Lock()
         """Held by the report in flight: one at a time per backend."""
@@ -124,6 +128,7 @@ class VolumeManager:
             self.driver.stop()
             self._ownership.release()
             self._ownership = None
+        self.driver.close()
 
     def create_volume(
         self,
@@ -169,8 +174,10 @@ class VolumeManager:
 
     def delete_volume(self, context: RequestContext, volume_id: str) -> None:
         """Delete a ``deleting`` volume's data and then its row."""
-        with self._exclusive(volume_id) as mine:
-            if mine:
+        # a delete may arrive while the create that just made the volume 'available' is
+        # still ending here (releasing its locks): wait for it rather than drop the delete
+        with self._exclusive(volume_id, wait=DELETE_WAITS_FOR_WORK) as mine:
+            if mine and self._still_deleting(volume_id):
                 self._delete(context, volume_id)
 
     def _delete(self, context: RequestContext, volume_id: str) -> None:
@@ -285,10 +292,20 @@ class VolumeManager:
         with self._in_hand_lock:
             return resource_id in self._in_hand
 
+    def _still_deleting(self, volume_id: str) -> bool:
+        """Whether the volume's row is still there to delete (a duplicate delete that
+        waited for the first finds it gone)."""
+        with self.db.read() as session:
+            found = volumes.find(session, volume_id)
+        return found is not None and found.status == statuses.VolumeStatus.DELETING
+
     @contextlib.contextmanager
-    def _exclusive(self, resource_id: str) -> Iterator[bool]:
-        """Yields True if the caller may work on the resource (nobody else here is)."""
+    def _exclusive(self, resource_id: str, wait: float = 0.0) -> Iterator[bool]:
+        """Yields True if the caller may work on the resource (nobody else here is), after
+        waiting up to ``wait`` seconds for whoever is."""
         with self._in_hand_lock:
+            if wait:
+                self._released.wait_for(lambda: resource_id not in self._in_hand, wait)
             mine = resource_id not in self._in_hand
             self._in_hand.add(resource_id)
         if not mine:
@@ -299,6 +316,7 @@ class VolumeManager:
             if mine:
                 with self._in_hand_lock:
                     self._in_hand.discard(resource_id)
+                    self._released.notify_all()
 
     def _extend(self, context: RequestContext, volume_id: str, new_size: int) -> None:
         with self.db.transaction() as session:

@@ -25,12 +25,12 @@ from __future__ import annotations
 import logging
 import os
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hearth import copying, errors, messages
 from hearth.context import RequestContext, admin_context
 from hearth.db import backends, models, volumes
+from hearth.image import convert
 from hearth.volume.drivers import base
 
 if TYPE_CHECKING:
@@ -104,7 +104,8 @@ def _copy(manager: VolumeManager, source_host: str, volume: base.VolumeRef) -> N
     """The source's bytes into a new volume of the same id here, holes kept."""
     source = _peer(manager, source_host).local_path(volume)
 
-    def write(target: Path) -> None:
+    def write(into: convert.Target) -> None:
+        target = base.local_file(into, manager.driver.driver_name)
         try:
             src_fd = os.open(source, os.O_RDONLY)
         except OSError as exc:

@@ -1,10 +1,13 @@
 """The volume driver contract (``hearth.volume.drivers.base``), checked on every driver.
 
 One suite, run on the fake driver of the unit tests, the file driver in ``copy`` mode on the
-temporary directory (ext4), and the file driver in ``reflink`` mode on a loop-mounted XFS.
+temporary directory (ext4), the file driver in ``reflink`` mode on a loop-mounted XFS, and
+the RBD driver on the session's single-node Ceph cluster (``tests.ceph``), each test in a
+RADOS namespace of its own.
 Each driver comes with an adapter that writes and reads a volume's bytes the way a user of
-that backend would (the file's bytes, or the fake's in-memory volume), so every case checks
-data, not calls: 1 GiB volumes with data at their start, middle and end.
+that backend would (the file's bytes, the RBD image's through librbd, or the fake's
+in-memory volume), so every case checks data, not calls: 1 GiB volumes with data at their
+start, middle and end.
 
 Start-up cleanup is checked here as far as one process can see it (it keeps everything
 complete; a failed create leaves it nothing); what a killed process leaves is each
@@ -17,21 +20,23 @@ from __future__ import annotations
 import abc
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 
 from hearth import errors
 from hearth.db import models
-from hearth.image import info
+from hearth.image import convert, info
 from hearth.volume.drivers import base
 from hearth.volume.drivers.file import FileDriver
+from hearth.volume.drivers.rbd import RbdDriver
+from tests.ceph import CephCluster, ceph_cluster
 from tests.fakes import FakeDriver
 from tests.xfs import xfs_dir, xfs_mount
 
-__all__ = ["xfs_dir", "xfs_mount"]  # fixtures, imported for pytest
+__all__ = ["ceph_cluster", "xfs_dir", "xfs_mount"]  # fixtures, imported for pytest
 
 GiB = base.GiB
 BLOCK = 4096
@@ -49,6 +54,9 @@ class Backend(abc.ABC):
     def __init__(self, driver: base.VolumeDriver) -> None:
         self.driver = driver
 
+    def close(self) -> None:  # noqa: B027 -- most backends hold nothing open
+        """Let go of what the backend holds open (connections)."""
+
     @abc.abstractmethod
     def write(self, volume_id: str, offset: int, data: bytes) -> None:
         """Write ``data`` into the volume at ``offset``."""
@@ -60,6 +68,29 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def size(self, volume_id: str) -> int:
         """The volume's size in bytes."""
+
+    # What an image's ``write`` does to the data it is given, not yet a volume: through
+    # the file for backends of local files; other backends override these.
+
+    def write_target(self, target: convert.Target, offset: int, data: bytes) -> None:
+        assert target.local_path is not None
+        with target.local_path.open("r+b") as written:
+            written.seek(offset)
+            written.write(data)
+
+    def read_target(self, target: convert.Target, offset: int, length: int) -> bytes:
+        assert target.local_path is not None
+        with target.local_path.open("rb") as read:
+            read.seek(offset)
+            return read.read(length)
+
+    def target_size(self, target: convert.Target) -> int:
+        assert target.local_path is not None
+        return target.local_path.stat().st_size
+
+    def resize_target(self, target: convert.Target, size: int) -> None:
+        assert target.local_path is not None
+        os.truncate(target.local_path, size)
 
 
 class FakeBackend(Backend):
@@ -109,6 +140,58 @@ class FileBackend(Backend):
         return self.path(volume_id).stat().st_size
 
 
+class RbdBackend(Backend):
+    """The RBD driver in a namespace of its own in the session's cluster; bytes are read
+    and written through librbd, as a consumer of the image would."""
+
+    clone_mode = "layered"
+
+    def __init__(self, cluster: CephCluster) -> None:
+        self.namespace = cluster.new_namespace()
+        self.ioctx = cluster.ioctx(self.namespace)
+        self.rbd = RbdDriver(cluster.driver_cluster(self.namespace))
+        super().__init__(self.rbd)
+
+    def close(self) -> None:
+        self.ioctx.close()
+        self.rbd.close()
+
+    def _image(self, name: str) -> Any:
+        import rbd
+
+        return rbd.Image(self.ioctx, name)
+
+    def write(self, volume_id: str, offset: int, data: bytes) -> None:
+        self.write_target(self._target(volume_id), offset, data)
+
+    def read(self, volume_id: str, offset: int, length: int) -> bytes:
+        return self.read_target(self._target(volume_id), offset, length)
+
+    def size(self, volume_id: str) -> int:
+        return self.target_size(self._target(volume_id))
+
+    def _target(self, volume_id: str) -> convert.Target:
+        return convert.Target(qemu_name="", name=f"volume-{volume_id}")
+
+    def write_target(self, target: convert.Target, offset: int, data: bytes) -> None:
+        with self._image(target.name) as image:
+            assert offset + len(data) <= image.size(), "the test writes past the volume's end"
+            image.write(data, offset)
+            image.flush()
+
+    def read_target(self, target: convert.Target, offset: int, length: int) -> bytes:
+        with self._image(target.name) as image:
+            return bytes(image.read(offset, max(0, min(length, image.size() - offset))))
+
+    def target_size(self, target: convert.Target) -> int:
+        with self._image(target.name) as image:
+            return int(image.size())
+
+    def resize_target(self, target: convert.Target, size: int) -> None:
+        with self._image(target.name) as image:
+            image.resize(size)
+
+
 def make_fake(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     return FakeBackend()
 
@@ -121,21 +204,32 @@ def make_file_reflink(request: pytest.FixtureRequest, tmp_path: Path) -> Backend
     return FileBackend(request.getfixturevalue("xfs_dir"), "reflink")
 
 
+def make_rbd(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    return RbdBackend(request.getfixturevalue("ceph_cluster"))
+
+
 MAKERS: dict[str, Callable[[pytest.FixtureRequest, Path], Backend]] = {
     "fake": make_fake,
     "file-copy-ext4": make_file_copy,
     "file-reflink-xfs": make_file_reflink,
+    "rbd": make_rbd,
 }
 
 
 @pytest.fixture(
-    params=["fake", "file-copy-ext4", pytest.param("file-reflink-xfs", marks=pytest.mark.xfs)]
+    params=[
+        "fake",
+        "file-copy-ext4",
+        pytest.param("file-reflink-xfs", marks=pytest.mark.xfs),
+        pytest.param("rbd", marks=pytest.mark.ceph),
+    ]
 )
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     """Each driver, set up on an empty backend."""
     made = MAKERS[request.param](request, tmp_path)
     made.driver.do_setup()
-    return made
+    yield made
+    made.close()
 
 
 def new_ref(size_gb: int = 1) -> base.VolumeRef:
@@ -400,14 +494,14 @@ def test_get_stats_reports_how_the_backend_clones(backend: Backend) -> None:
     assert 0 <= stats.free_bytes <= stats.total_bytes
 
 
-def writing(tag: str, offsets: tuple[int, ...]) -> Callable[[Path], None]:
+def writing(
+    backend: Backend, tag: str, offsets: tuple[int, ...]
+) -> Callable[[convert.Target], None]:
     """A ``write`` for copy_image_to_volume that puts tagged blocks at ``offsets``."""
 
-    def write(path: Path) -> None:
-        with path.open("r+b") as target:
-            for offset in offsets:
-                target.seek(offset)
-                target.write(block(tag, offset))
+    def write(target: convert.Target) -> None:
+        for offset in offsets:
+            backend.write_target(target, offset, block(tag, offset))
 
     return write
 
@@ -417,7 +511,7 @@ def test_a_volume_from_an_image_holds_what_was_written_and_zeros_elsewhere(
 ) -> None:
     volume = new_ref(2)
 
-    backend.driver.copy_image_to_volume(volume, writing("image", OFFSETS[:2]))
+    backend.driver.copy_image_to_volume(volume, writing(backend, "image", OFFSETS[:2]))
 
     assert backend.size(volume.id) == 2 * GiB
     assert blocks_at(backend, volume)[:2] == tagged("image")[:2]
@@ -431,10 +525,9 @@ def test_an_image_is_written_into_a_zeroed_file_of_the_volumes_size_never_visibl
     volume = new_ref()
     seen: dict[str, object] = {}
 
-    def write(path: Path) -> None:
-        seen["size"] = path.stat().st_size
-        with path.open("rb") as target:
-            seen["start"] = target.read(BLOCK)
+    def write(target: convert.Target) -> None:
+        seen["size"] = backend.target_size(target)
+        seen["start"] = backend.read_target(target, 0, BLOCK)
         seen["visible"] = backend.driver.volume_exists(volume)
 
     backend.driver.copy_image_to_volume(volume, write)
@@ -446,8 +539,8 @@ def test_an_image_is_written_into_a_zeroed_file_of_the_volumes_size_never_visibl
 def test_a_failed_image_write_leaves_no_volume_and_keeps_its_error(backend: Backend) -> None:
     volume = new_ref()
 
-    def write(path: Path) -> None:
-        writing("half", OFFSETS[:1])(path)
+    def write(target: convert.Target) -> None:
+        writing(backend, "half", OFFSETS[:1])(target)
         raise errors.ImageChecksumMismatch(image_id="the-image")
 
     with pytest.raises(errors.ImageChecksumMismatch):
@@ -462,8 +555,8 @@ def test_an_image_write_that_grows_the_file_is_refused_and_leaves_no_volume(
 ) -> None:
     volume = new_ref()
 
-    def write(path: Path) -> None:
-        os.truncate(path, 2 * GiB)
+    def write(target: convert.Target) -> None:
+        backend.resize_target(target, 2 * GiB)
 
     with pytest.raises(errors.Invalid):
         backend.driver.copy_image_to_volume(volume, write)
@@ -471,14 +564,23 @@ def test_an_image_write_that_grows_the_file_is_refused_and_leaves_no_volume(
     assert not backend.driver.volume_exists(volume)
 
 
+def local_files_only(backend: Backend) -> None:
+    """Restores write a new volume through its local file (``base.local_file``): a
+    backend whose new volumes are not files (RBD) refuses them, and these rules are moot."""
+    if isinstance(backend, RbdBackend):
+        pytest.skip("RBD's new volumes are not local files: restores are refused there")
+
+
 def test_a_write_that_truncates_rewrites_and_grows_back_makes_the_volume(
     backend: Backend,
 ) -> None:
     """As a restore from a backup writes: the file emptied, sized to the backup's volume,
     written, then grown to the new (larger) volume's size."""
+    local_files_only(backend)
     volume = new_ref(2)
 
-    def write(path: Path) -> None:
+    def write(target: convert.Target) -> None:
+        path = base.local_file(target, backend.driver.driver_name)
         fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
         try:
             os.ftruncate(fd, GiB)
@@ -498,11 +600,12 @@ def test_a_write_that_truncates_rewrites_and_grows_back_makes_the_volume(
 
 def test_a_write_that_removes_its_file_and_fails_leaves_no_volume(backend: Backend) -> None:
     """As a restore that met a corrupted chunk does: it removes what it wrote, then raises."""
+    local_files_only(backend)
     volume = new_ref()
 
-    def write(path: Path) -> None:
-        writing("half", OFFSETS[:2])(path)
-        path.unlink()
+    def write(target: convert.Target) -> None:
+        writing(backend, "half", OFFSETS[:2])(target)
+        base.local_file(target, backend.driver.driver_name).unlink()
         raise errors.BackupCorrupt(backup_id="the-backup", reason="a chunk fails its hash")
 
     with pytest.raises(errors.BackupCorrupt):
@@ -543,7 +646,7 @@ def test_remove_partial_files_keeps_every_complete_volume_and_snapshot(backend: 
     snapshot, clone, from_image = snapshot_of(volume), new_ref(), new_ref()
     backend.driver.create_snapshot(snapshot)
     backend.driver.create_cloned_volume(clone, volume)
-    backend.driver.copy_image_to_volume(from_image, writing("image", OFFSETS))
+    backend.driver.copy_image_to_volume(from_image, writing(backend, "image", OFFSETS))
     listed = (backend.driver.list_volumes(), backend.driver.list_snapshots())
 
     removed = backend.driver.remove_partial_files()
@@ -561,8 +664,8 @@ def test_remove_partial_files_keeps_every_complete_volume_and_snapshot(backend: 
 def test_a_create_that_fails_cleans_after_itself_and_leaves_nothing_partial(
     backend: Backend,
 ) -> None:
-    def failing_write(path: Path) -> None:
-        writing("half", OFFSETS[:1])(path)
+    def failing_write(target: convert.Target) -> None:
+        writing(backend, "half", OFFSETS[:1])(target)
         raise errors.ImageFetchFailed(image_id="the-image")
 
     with pytest.raises(errors.ImageFetchFailed):

@@ -69,7 +69,7 @@ def test_conversion_to_raw_reproduces_the_disk_byte_for_byte(
     converter.to_raw(
         image,
         found.format,
-        target,
+        convert.Target.file(target),
         image_id="image-1",
         virtual_size=facts.virtual_size,
         on_progress=seen.append,
@@ -130,7 +130,11 @@ def test_a_conversion_failure_names_no_path(raw: Path, tmp_path: Path) -> None:
 
     with pytest.raises(errors.ImageConversionFailed) as caught:
         converter.to_raw(
-            broken, "qcow2", target, image_id="image-1", virtual_size=images.VIRTUAL_SIZE
+            broken,
+            "qcow2",
+            convert.Target.file(target),
+            image_id="image-1",
+            virtual_size=images.VIRTUAL_SIZE,
         )
 
     assert caught.value.user_message == (
@@ -150,7 +154,7 @@ def test_a_conversion_without_room_for_the_whole_disk_does_not_start(
         converter.to_raw(
             raw,
             "raw",
-            target,
+            convert.Target.file(target),
             image_id="image-1",
             virtual_size=1 << 60,  # an exabyte
         )

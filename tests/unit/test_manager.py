@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from hearth import coordination, errors
-from hearth.db import backends
+from hearth.context import RequestContext
+from hearth.db import backends, statuses, volumes
 from hearth.service.facade import Hearth
 from tests.fakes import BlockingCloneDriver, FakeDriver
 
@@ -81,3 +82,28 @@ def test_capacity_is_reported_at_start_and_after_changes(
 
     with hearth.services.db.transaction() as session:
         assert backends.get(session, "local").provisioned_bytes == 2 << 30
+
+
+def test_a_delete_arriving_while_the_create_still_ends_waits_for_it_instead_of_being_dropped(
+    hearth: Hearth, fake_driver: FakeDriver
+) -> None:
+    volume = hearth.create_volume(1)
+    manager = hearth.services.managers["local"]
+    with hearth.services.db.transaction() as session:
+        volumes.set_status(session, volume.id, statuses.VolumeStatus.DELETING)
+    admin = RequestContext(user_id="admin", project_id="admin", is_admin=True)
+    done = threading.Event()
+
+    with manager._exclusive(volume.id):  # the create's tail: its row is already available
+        deleting = threading.Thread(
+            target=lambda: (manager.delete_volume(admin, volume.id), done.set())
+        )
+        deleting.start()
+        assert not done.wait(0.3)  # it waits rather than returns
+    deleting.join(10)
+
+    assert done.is_set()
+    assert volume.id not in fake_driver.volumes
+    with hearth.services.db.read() as session:
+        assert volumes.find(session, volume.id) is None
+    manager.delete_volume(admin, volume.id)  # a duplicate after it finds nothing to do

@@ -4,7 +4,7 @@ Drivers sit at the bottom of the data path: ``CreateVolumeFromSpecTask`` and the
 call them with plain value objects (never database rows) and persist what they return; the
 composition root (``hearth.service.wiring``) is the only code that builds them, and
 everything above reaches a driver through :class:`VolumeDriver` alone, never by its class
-or by probing for methods. One module per backend (``file.py``; ``rbd.py`` next), each
+or by probing for methods. One module per backend (``file.py``, ``rbd.py``), each
 importing this interface and no other driver (``.importlinter`` holds it).
 
 Every driver obeys these rules, and the shared contract suite in ``tests/contract`` checks
@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from hearth import errors
-from hearth.image import info
+from hearth.image import convert, info
 
 GiB = 1 << 30
 
@@ -108,6 +108,9 @@ class BackendStats:
     clone_mode: str
     """How clones and snapshots are made: ``reflink`` (constant time) or ``copy``."""
     thin_provisioning: bool = True
+    capabilities: Mapping[str, Any] = field(default_factory=dict)
+    """What the driver reports of itself for volume types to match (as Cinder's drivers
+    do: ``storage_protocol``, ``multiattach``...); the backend section's own win."""
 
 
 @dataclass(frozen=True)
@@ -164,17 +167,19 @@ class VolumeDriver(abc.ABC):
 
     @abc.abstractmethod
     def copy_image_to_volume(
-        self, volume: VolumeRef, write: Callable[[Path], None]
+        self, volume: VolumeRef, write: Callable[[convert.Target], None]
     ) -> ModelUpdate | None:
         """Create the volume holding what ``write`` puts into it.
 
-        The driver makes a new temporary file of exactly ``volume.size_gb`` GiB that reads
-        as zeros and calls ``write(path)`` with it; ``write`` fills it in place (``qemu-img
-        convert -n``) and must not grow it. It may truncate the file and write it afresh
-        (a restore from a backup does), as long as it ends at the volume's size. When
-        ``write`` returns, the driver makes the data durable and the volume visible; when
-        ``write`` raises (having removed the file or not), its error propagates and nothing
-        of the volume remains. A file of another size than the volume's raises Invalid.
+        The driver makes new, not yet visible data of exactly ``volume.size_gb`` GiB that
+        reads as zeros (a temporary file, a temporary RBD image) and calls ``write`` with
+        its :class:`hearth.image.convert.Target`; ``write`` fills it in place (``qemu-img
+        convert -n``, straight into the backend: no staging copy) and must not grow it. A
+        write into a local file may truncate it and write it afresh (a restore from a
+        backup does), as long as it ends at the volume's size. When ``write`` returns, the
+        driver makes the data durable and the volume visible; when ``write`` raises, its
+        error propagates and nothing of the volume remains. Data grown past the volume's
+        size raises Invalid.
         """
 
     @abc.abstractmethod
@@ -270,6 +275,10 @@ class VolumeDriver(abc.ABC):
         nothing."""
         return None
 
+    def close(self) -> None:  # noqa: B027 -- most drivers hold nothing open
+        """Let go of what the driver holds open (a cluster connection) when its process
+        stops serving the backend; a later call reconnects. The default holds nothing."""
+
     def local_path(self, volume: VolumeRef) -> Path:
         """The path on this host through which the volume's bytes are read and written
         (``hearth volume path``; later, attaching a volume to a local consumer).
@@ -290,3 +299,22 @@ class VolumeDriver(abc.ABC):
         raise errors.NotSupportedByBackend(
             driver=self.driver_name, operation="give a local path to a snapshot"
         )
+
+    def connection_info(self, volume: VolumeRef) -> dict[str, Any]:
+        """How a consumer on another host reaches the volume's data, in the shape os-brick's
+        connector of its type reads: ``{"driver_volume_type": ..., "data": {...}}``. The
+        default refuses (a backend whose volumes are only local files)."""
+        raise errors.NotSupportedByBackend(
+            driver=self.driver_name, operation="give connection info for a volume"
+        )
+
+
+def local_file(target: convert.Target, driver_name: str) -> Path:
+    """The local file of a :meth:`VolumeDriver.copy_image_to_volume` target, for writes
+    that need one (a restore from a backup, a migration's copy); a backend whose new
+    volumes are not local files (RBD) refuses them with NotSupportedByBackend."""
+    if target.local_path is None:
+        raise errors.NotSupportedByBackend(
+            driver=driver_name, operation="write a new volume through a local file"
+        )
+    return target.local_path

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hearth import copying, errors
+from hearth.image import convert
 from hearth.volume.drivers import base, iscsi_target
 
 LOG = logging.getLogger(__name__)
@@ -156,12 +157,12 @@ class FileDriver(base.VolumeDriver):
         return None
 
     def copy_image_to_volume(
-        self, volume: base.VolumeRef, write: Callable[[Path], None]
+        self, volume: base.VolumeRef, write: Callable[[convert.Target], None]
     ) -> base.ModelUpdate | None:
         action = "copy the image into the volume"
         with self._new_path(self._volume_path(volume.id), action) as (fd, temporary):
             os.ftruncate(fd, volume.size_bytes)
-            write(temporary)
+            write(convert.Target.file(temporary))
             if os.fstat(fd).st_size != volume.size_bytes:
                 raise errors.Invalid(reason="the image is larger than the volume")
         return None

@@ -25,7 +25,7 @@ from hearth.backup import restore
 from hearth.backup.drivers.base import BackupRepository
 from hearth.db import backups, restores, statuses, volumes
 from hearth.db.session import Database
-from hearth.image import progress
+from hearth.image import convert, progress
 from hearth.notifications import events
 from hearth.volume.drivers import base
 from hearth.volume.flows import image_source
@@ -79,7 +79,9 @@ def create_volume(
     watch = image_source.VolumeWatch(db, volume.id)
     store = repository()
 
-    def write(path: Path) -> None:
+    def write(target: convert.Target) -> None:
+        path = base.local_file(target, driver.driver_name)
+
         def report(done: int, total: int) -> None:
             watch.report.report(progress.Phase.RESTORE, done, total)
 

@@ -27,7 +27,6 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 from hearth import errors
 from hearth.db import statuses, volumes
@@ -97,11 +96,11 @@ def _download(
         check_fits(image, facts.virtual_size, target)
         report.report(Phase.INSPECT, image.size, image.size)
 
-        def write(path: Path) -> None:
+        def write(target: convert.Target) -> None:
             converter.to_raw(
                 fetched.path,
                 found.format,
-                path,
+                target,
                 image_id=image.id,
                 virtual_size=facts.virtual_size,
                 on_progress=lambda done: report.report(Phase.CONVERT, done, facts.virtual_size),
