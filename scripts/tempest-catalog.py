@@ -1,23 +1,28 @@
-"""Registers Hearth with a freshly bootstrapped Keystone, for scripts/tempest.
+"""Keystone's part of scripts/tempest: Hearth in its catalog, and its database kept for reuse.
 
-Usage: tempest-catalog.py KEYSTONE_V3_URL PASSWORD HEARTH_URL
+Usage:
+  tempest-catalog.py register KEYSTONE_V3_URL PASSWORD HEARTH_URL
+  tempest-catalog.py copy DB COPY
+  tempest-catalog.py retarget DB OLD_KEYSTONE_URL KEYSTONE_URL OLD_HEARTH_URL HEARTH_URL
 
-Creates the ``service`` project, Hearth's service user ``hearth`` (role ``admin`` there, as
+``register`` creates the ``service`` project, Hearth's service user ``hearth`` (role ``admin`` there, as
 keystonemiddleware's service user needs to validate tokens), the ``volumev3`` service with
 its endpoints at ``HEARTH_URL/v3/%(project_id)s``, and the ``image`` service at
-``HEARTH_URL/image``. Runs in Keystone's virtualenv (it has requests); idempotent enough
-for one run on a new database.
+``HEARTH_URL/image``. Runs in Keystone's virtualenv (it has requests); once, on a newly
+bootstrapped database. ``copy`` copies that (SQLite) database while Keystone runs;
+``retarget`` moves a copy's catalog to a new run's ports.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from typing import Any
 
 import requests
 
 
-def main(keystone: str, password: str, hearth: str) -> None:
+def register(keystone: str, password: str, hearth: str) -> None:
     session = requests.Session()
     session.headers["X-Auth-Token"] = _admin_token(keystone, password)
     session.headers["Content-Type"] = "application/json"
@@ -70,5 +75,20 @@ def _admin_token(keystone: str, password: str) -> str:
     return answer.headers["X-Subject-Token"]
 
 
+def copy(database: str, target: str) -> None:
+    with sqlite3.connect(database) as source, sqlite3.connect(target) as copied:
+        source.backup(copied)
+
+
+def retarget(database: str, *urls: str) -> None:
+    old_keystone, keystone, old_hearth, hearth = urls
+    with sqlite3.connect(database) as conn:
+        conn.execute(
+            "UPDATE endpoint SET url = replace(replace(url, ?, ?), ?, ?)",
+            (old_keystone, keystone, old_hearth, hearth),
+        )
+
+
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    COMMANDS = {"register": register, "copy": copy, "retarget": retarget}
+    COMMANDS[sys.argv[1]](*sys.argv[2:])

@@ -35,6 +35,7 @@ from hearth.api import (
     metrics,
     middleware,
     snapshots,
+    type_changes,
     types,
     versions,
     volume_metadata,
@@ -49,6 +50,7 @@ RESOURCE_ROUTERS: tuple[APIRouter, ...] = (
     types.router,
     messages.router,
     limits.router,
+    type_changes.router,
 )
 
 

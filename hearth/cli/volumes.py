@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from hearth import errors
 from hearth.cli import output, progress
 from hearth.cli.options import Options, pairs, pass_options
 from hearth.db import statuses
@@ -44,6 +45,8 @@ def volume_create(
             fields["snapshot_id"] = found.id
         if fields["source_volid"] is not None:
             fields["source_volid"] = find(hearth, fields["source_volid"], "source_volid")
+        if fields["volume_type"] is not None:
+            fields["volume_type"] = _type_id(hearth, fields["volume_type"])
         with progress.waiting(hearth, bar=wait) as follow:
             metadata = pairs(properties) or None
             followed = progress.on_created(follow)
@@ -102,6 +105,16 @@ def volume_extend(options: Options, volume_id: str, new_size: str) -> None:
             follow("volume", volume_id)
             extended = hearth.extend_volume(volume_id, new_size)
         output.emit(options, output.volume_view(extended))
+
+
+def _type_id(hearth: Hearth, name_or_id: str) -> str:
+    """The id of a volume type the caller may use; not found names ``--type``."""
+    try:
+        return hearth.get_volume_type(name_or_id).id
+    except errors.VolumeTypeNotFound:
+        raise errors.InvalidReference(
+            field="volume_type", kind="Volume type", value=name_or_id
+        ) from None
 
 
 def find(hearth: Hearth, id_or_name: str, field: str | None = None) -> str:

@@ -32,6 +32,7 @@ from hearth.service import (
     maintenance,
     names,
     requests,
+    type_catalog,
     updates,
     watch,
     wiring,
@@ -39,7 +40,7 @@ from hearth.service import (
 from hearth.volume import failed_create, scheduling
 
 
-class Hearth(catalog.Catalog):
+class Hearth(catalog.Catalog, type_catalog.TypeCatalog):
     """Hearth in one process, on the settings it was opened with."""
 
     def __init__(self, services: wiring.Services, context: RequestContext) -> None:
