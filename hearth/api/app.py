@@ -27,6 +27,7 @@ from hearth.api import (
     auth,
     calls,
     dashboard,
+    empty_ids,
     errors,
     health,
     images,
@@ -51,6 +52,7 @@ RESOURCE_ROUTERS: tuple[APIRouter, ...] = (
     messages.router,
     limits.router,
     type_changes.router,
+    empty_ids.router,
 )
 
 

@@ -36,7 +36,7 @@ def list_volumes(request: Request, call: Call = Depends(call)) -> dict[str, Any]
 @router.get("/volumes/detail", openapi_extra=schemas.list_query(volumes.SORT_KEYS, "volumes"))
 def list_volumes_detail(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
     """Volumes with every detail."""
-    return _listing(request, call, views.detail)
+    return _listing(request, call, views.detail, collection="volumes/detail")
 
 
 @router.get("/volumes/summary")
@@ -128,7 +128,9 @@ async def volume_action(volume_id: str, request: Request, call: Call = Depends(c
     return Response(status_code=202)
 
 
-def _listing(request: Request, call: Call, view: Any) -> dict[str, Any]:
+def _listing(
+    request: Request, call: Call, view: Any, collection: str = "volumes"
+) -> dict[str, Any]:
     query = request.query_params
     settings = call.hearth.services.settings.api
     page = listing.page(query, volumes.SORT_KEYS, settings.page_size)
@@ -140,7 +142,7 @@ def _listing(request: Request, call: Call, view: Any) -> dict[str, Any]:
         context=call.context,
     )
     document: dict[str, Any] = {"volumes": [view(call, row) for row in found]}
-    next_links = shapes.next_links(call, "volumes", found, page.limit, query)
+    next_links = shapes.next_links(call, collection, found, page.limit, query)
     if next_links:
         document["volumes_links"] = next_links
     return document

@@ -190,7 +190,7 @@ class Hearth(catalog.Catalog, type_catalog.TypeCatalog):
         wanted = volumes.Filters(project_id=scope, metadata=metadata or {}, **(filters or {}))
         with self.services.db.read() as session:
             return volumes.find_page(
-                session, wanted, page.sort, limit=page.limit, marker=page.marker
+                session, wanted, page.sort, limit=page.limit, marker=page.marker, offset=page.offset
             )
 
     def update_volume(
@@ -341,6 +341,7 @@ class Hearth(catalog.Catalog, type_catalog.TypeCatalog):
                 metadata=metadata,
                 limit=page.limit,
                 marker=page.marker,
+                offset=page.offset,
             )
 
     def update_snapshot(
