@@ -30,6 +30,7 @@ from hearth.api import (
     empty_ids,
     errors,
     health,
+    image_changes,
     images,
     limits,
     messages,
@@ -95,6 +96,7 @@ def build_app(hearth: Hearth | None, settings: config.ApiSettings | None = None)
             generate_unique_id_function=_with_project_id,
         )
     app.include_router(images.router, prefix=images.PREFIX)
+    app.include_router(image_changes.router, prefix=images.PREFIX)
     app.include_router(dashboard.router, prefix=dashboard.PREFIX)
     app.include_router(health.router)
     return app

@@ -29,6 +29,7 @@ from hearth.db.rows import Page
 from hearth.service import (
     catalog,
     idempotency,
+    image_changes,
     maintenance,
     names,
     requests,
@@ -40,7 +41,7 @@ from hearth.service import (
 from hearth.volume import failed_create, scheduling
 
 
-class Hearth(catalog.Catalog, type_catalog.TypeCatalog):
+class Hearth(catalog.Catalog, type_catalog.TypeCatalog, image_changes.ImageChanges):
     """Hearth in one process, on the settings it was opened with."""
 
     def __init__(self, services: wiring.Services, context: RequestContext) -> None:

@@ -143,6 +143,8 @@ def new_snapshot(
     metadata: Any = None,
 ) -> models.Snapshot:
     """Check a create-snapshot request and insert its row (``creating``)."""
+    if volume_id is None:  # as Cinder: the volume acted on is not found
+        raise errors.VolumeNotFound(volume_id="None")
     fields.reference("volume_id", volume_id, reason="a volume id is required")
     # the volume is the resource acted on: missing (or another project's) is not found
     volume = volumes.get_for_update(session, volume_id, project_id=_scope(context))
