@@ -10,7 +10,7 @@ keystonemiddleware's service user needs to validate tokens), the ``volumev3`` se
 its endpoints at ``HEARTH_URL/v3/%(project_id)s``, and the ``image`` service at
 ``HEARTH_URL/image``. Runs in Keystone's virtualenv (it has requests); once, on a newly
 bootstrapped database. ``copy`` copies that (SQLite) database while Keystone runs;
-``retarget`` moves a copy's catalog to a new run's ports.
+``retarget`` moves a copy's catalog to a new run's ports (and puts it in WAL mode).
 """
 
 from __future__ import annotations
@@ -85,8 +85,10 @@ def retarget(database: str, *urls: str) -> None:
     with sqlite3.connect(database) as conn:
         conn.execute(
             "UPDATE endpoint SET url = replace(replace(url, ?, ?), ?, ?)",
-            (old_keystone, keystone, old_hearth, hearth),
+            (f"{old_keystone}/", f"{keystone}/", f"{old_hearth}/", f"{hearth}/"),
         )
+    with sqlite3.connect(database) as conn:  # readers do not wait for Tempest's writes
+        conn.execute("PRAGMA journal_mode=WAL")
 
 
 if __name__ == "__main__":

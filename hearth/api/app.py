@@ -42,6 +42,7 @@ from hearth.api import (
     versions,
     volume_metadata,
     volumes,
+    zones,
 )
 from hearth.service.facade import Hearth
 
@@ -54,6 +55,7 @@ RESOURCE_ROUTERS: tuple[APIRouter, ...] = (
     limits.router,
     type_changes.router,
     empty_ids.router,
+    zones.router,
 )
 
 

@@ -98,11 +98,11 @@ def update_volume(
 
 @router.delete("/volumes/{volume_id}", status_code=202)
 def delete_volume(volume_id: str, request: Request, call: Call = Depends(call)) -> Response:
-    """Delete a volume (202; it is gone once a show answers 404)."""
+    """Delete a volume (202; it is gone once a show answers 404); with ``cascade``, its
+    snapshots first."""
     if query_flag(request.query_params.get("cascade")):
-        raise errors.InvalidInput(
-            field="cascade", reason="is not supported; delete the volume's snapshots first"
-        )
+        call.hearth.delete_volume_cascade(volume_id, context=call.context)
+        return Response(status_code=202)
     call.hearth.delete_volume(volume_id, context=call.context, wait=False)
     return Response(status_code=202)
 
@@ -151,7 +151,9 @@ def _listing(
 def _filters(query: Any) -> dict[str, Any]:
     """The column filters a volume list asks for (the ones given)."""
     filters: dict[str, Any] = {
-        name: query[name] for name in ("name", "status", "availability_zone") if name in query
+        name: query[name]
+        for name in ("name", "status", "availability_zone", "project_id")
+        if name in query
     }
     if "bootable" in query:
         filters["bootable"] = query_flag(query["bootable"])

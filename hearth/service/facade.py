@@ -27,6 +27,7 @@ from hearth.context import RequestContext
 from hearth.db import models, snapshots, statuses, volumes
 from hearth.db.rows import Page
 from hearth.service import (
+    cascade,
     catalog,
     idempotency,
     image_changes,
@@ -41,7 +42,9 @@ from hearth.service import (
 from hearth.volume import failed_create, scheduling
 
 
-class Hearth(catalog.Catalog, type_catalog.TypeCatalog, image_changes.ImageChanges):
+class Hearth(
+    catalog.Catalog, type_catalog.TypeCatalog, image_changes.ImageChanges, cascade.CascadeDelete
+):
     """Hearth in one process, on the settings it was opened with."""
 
     def __init__(self, services: wiring.Services, context: RequestContext) -> None:
@@ -188,7 +191,10 @@ class Hearth(catalog.Catalog, type_catalog.TypeCatalog, image_changes.ImageChang
         availability_zone, bootable, size) and whose metadata holds ``metadata``: the
         caller's project's (every project's for an admin asking ``all_projects``)."""
         scope = self._list_scope(context, all_projects)
-        wanted = volumes.Filters(project_id=scope, metadata=metadata or {}, **(filters or {}))
+        given = dict(filters or {})
+        project = given.pop("project_id", None)  # an admin's list of one other project
+        scope = project if scope is None and project else scope
+        wanted = volumes.Filters(project_id=scope, metadata=metadata or {}, **given)
         with self.services.db.read() as session:
             return volumes.find_page(
                 session, wanted, page.sort, limit=page.limit, marker=page.marker, offset=page.offset

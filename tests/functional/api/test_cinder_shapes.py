@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from hearth.db import snapshots, statuses
 from tests.functional.api.conftest import Api
 
 MISSING = "0b5e0b5e-0000-4000-8000-00000000beef"
@@ -117,3 +118,70 @@ def test_backends_report_the_capabilities_every_cinder_driver_reports(
     assert {"vendor_name", "driver_version", "storage_protocol"} <= set(backend.capabilities)
     shown = admin.get(f"/v3/volumes/{placed['id']}").json()["volume"]
     assert shown["os-vol-host-attr:host"] == "hearth@local#local"
+
+
+def test_a_cascade_delete_removes_the_volume_and_its_snapshots(
+    api: Api, alice: httpx.Client
+) -> None:
+    volume = api.created(alice)
+    path = api.hearth.volume_path(volume["id"])
+    for name in ("s1", "s2"):
+        alice.post("/v3/snapshots", json={"snapshot": {"volume_id": volume["id"], "name": name}})
+    api.wait_for(
+        lambda: (
+            {s["status"] for s in alice.get("/v3/snapshots").json()["snapshots"]} == {"available"}
+        )
+    )
+
+    response = alice.delete(f"/v3/volumes/{volume['id']}", params={"cascade": "True"})
+
+    assert response.status_code == 202
+    api.wait_for(lambda: api.volume_status(alice, volume["id"]) is None)
+    assert alice.get("/v3/snapshots").json()["snapshots"] == []
+    assert not path.exists()
+
+
+def test_a_cascade_delete_of_a_busy_snapshot_is_refused_and_deletes_nothing(
+    api: Api, alice: httpx.Client
+) -> None:
+    volume = api.created(alice)
+    made = alice.post("/v3/snapshots", json={"snapshot": {"volume_id": volume["id"]}})
+    snapshot_id = made.json()["snapshot"]["id"]
+    api.wait_for(
+        lambda: (
+            alice.get(f"/v3/snapshots/{snapshot_id}").json()["snapshot"]["status"] == "available"
+        )
+    )
+    with api.hearth.services.db.transaction() as session:
+        snapshots.set_status(session, snapshot_id, statuses.SnapshotStatus.CREATING)
+
+    response = alice.delete(f"/v3/volumes/{volume['id']}", params={"cascade": "true"})
+
+    assert response.status_code == 409
+    assert snapshot_id in response.json()["conflictingRequest"]["message"]
+    assert api.volume_status(alice, volume["id"]) == "available"
+    assert alice.get(f"/v3/snapshots/{snapshot_id}").status_code == 200
+
+
+def test_availability_zones_and_extensions_are_listed(alice: httpx.Client) -> None:
+    zones = alice.get("/v3/os-availability-zone").json()
+    extensions = alice.get("/v3/extensions").json()["extensions"]
+
+    assert zones == {
+        "availabilityZoneInfo": [{"zoneName": "nova", "zoneState": {"available": True}}]
+    }
+    assert "os-volume-type-access" in {e["alias"] for e in extensions}
+    assert all(set(e) == {"alias", "name", "description", "links", "updated"} for e in extensions)
+
+
+def test_an_admin_lists_the_volumes_of_one_project(
+    api: Api, admin: httpx.Client, alice: httpx.Client, bob: httpx.Client
+) -> None:
+    mine = api.created(alice)
+    api.created(bob)
+
+    listed = admin.get("/v3/volumes", params={"all_tenants": 1, "project_id": "project-a"})
+    ignored = bob.get("/v3/volumes", params={"project_id": "project-a"})
+
+    assert [v["id"] for v in listed.json()["volumes"]] == [mine["id"]]
+    assert [v["id"] for v in ignored.json()["volumes"]] != [mine["id"]]
