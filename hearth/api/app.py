@@ -29,8 +29,10 @@ from hearth.api import (
     backups,
     calls,
     dashboard,
+    empty_ids,
     errors,
     health,
+    image_changes,
     images,
     limits,
     messages,
@@ -43,6 +45,7 @@ from hearth.api import (
     snapshot_actions,
     snapshots,
     transfers,
+    type_changes,
     types,
     versions,
     volume_actions,
@@ -67,6 +70,8 @@ RESOURCE_ROUTERS: tuple[APIRouter, ...] = (
     transfers.router,
     volume_actions.router,
     snapshot_actions.router,
+    type_changes.router,
+    empty_ids.router,
 )
 
 
@@ -109,6 +114,7 @@ def build_app(hearth: Hearth | None, settings: config.ApiSettings | None = None)
             generate_unique_id_function=_with_project_id,
         )
     app.include_router(images.router, prefix=images.PREFIX)
+    app.include_router(image_changes.router, prefix=images.PREFIX)
     app.include_router(dashboard.router, prefix=dashboard.PREFIX)
     app.include_router(health.router)
     return app

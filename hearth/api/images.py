@@ -127,6 +127,11 @@ def _image(call: Call, image_id: str) -> models.Image:
     return call.hearth.get_image(image_id, context=call.context)
 
 
+def check_id(image_id: str) -> None:
+    """An image id must be a UUID: anything else is no image (404)."""
+    _check_id(image_id)
+
+
 def _check_id(image_id: str) -> None:
     try:
         uuid.UUID(image_id)

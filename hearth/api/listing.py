@@ -1,7 +1,8 @@
-"""Query parameters of list requests: sort, limit and marker, metadata filters.
+"""Query parameters of list requests: sort, limit, marker and offset, metadata filters.
 
 Cinder's forms: ``sort=key[:dir],key2`` or ``sort_key``/``sort_dir``; ``limit`` (at most
-``[api] page_size``); ``marker`` (the id after which a page starts); ``metadata`` as a
+``[api] page_size``); ``marker`` (the id after which a page starts); ``offset`` (rows
+skipped); sort key ``display_name`` is ``name``, as Cinder takes it; ``metadata`` as a
 JSON object (parsed strictly: ``documents``) or as the Python-literal dict cinderclient
 sends. Wrong values are refused naming the parameter.
 """
@@ -22,7 +23,17 @@ def page(query: Mapping[str, str], sort_keys: Collection[str], page_size: int) -
     """The page a list request asks for (at most ``page_size`` rows); newest first unless it
     sorts otherwise."""
     sort = tuple(_sort(query, sort_keys))
-    return Page(sort, _limit(query.get("limit"), page_size), query.get("marker"))
+    limit = _limit(query.get("limit"), page_size)
+    return Page(sort, limit, query.get("marker"), _offset(query.get("offset")))
+
+
+def _offset(value: str | None) -> int:
+    if value is None:
+        return 0
+    offset = fields.integer("offset", value)
+    if offset < 0:
+        raise errors.InvalidInput(field="offset", reason="must be zero or more")
+    return offset
 
 
 def _sort(query: Mapping[str, str], allowed: Collection[str]) -> list[SortKey]:
@@ -36,12 +47,21 @@ def _sort(query: Mapping[str, str], allowed: Collection[str]) -> list[SortKey]:
         field = "sort_key"
     sort = []
     for key, direction in pairs:
-        if key.strip() not in allowed:
+        if key.strip() not in allowed and not _is_name_alias(key.strip(), allowed):
             raise errors.InvalidInput(
                 field=field, reason=f"cannot sort by {key!r}; one of {sorted(allowed)}"
             )
-        sort.append((key.strip(), _descending(direction or "desc")))
+        column = "name" if key.strip() == NAME_ALIAS else key.strip()
+        sort.append((column, _descending(direction or "desc")))
     return sort or [("created_at", True)]
+
+
+NAME_ALIAS = "display_name"
+"""Cinder's column name for ``name``, which it takes as a sort key at every version."""
+
+
+def _is_name_alias(key: str, allowed: Collection[str]) -> bool:
+    return key == NAME_ALIAS and ("name" in allowed or NAME_ALIAS in allowed)
 
 
 def _descending(direction: str) -> bool:

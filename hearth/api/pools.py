@@ -30,6 +30,11 @@ EXTENSIONS = (
     ("os-vol-image-meta", "VolumeImageMetadata", "Show image metadata of volumes."),
     ("os-types-manage", "TypesManage", "Types manage support."),
     ("os-types-extra-specs", "TypesExtraSpecs", "Type extra specs support."),
+    ("os-volume-type-access", "VolumeTypeAccess", "Volume type access support."),
+    ("encryption", "VolumeTypeEncryption", "Encryption support for volume types."),
+    ("os-extended-snapshot-attributes", "ExtendedSnapshotAttributes", "Snapshot progress."),
+    ("backups", "Backups", "Backups support."),
+    ("os-volume-transfer", "VolumeTransfer", "Volume transfer management support."),
 )
 
 
@@ -90,7 +95,6 @@ def list_extensions(call: Call = Depends(call)) -> dict[str, Any]:
                 "alias": alias,
                 "name": name,
                 "description": description,
-                "namespace": f"https://docs.openstack.org/volume/ext/{alias}/api/v3",
                 "updated": "2026-12-01T00:00:00+00:00",
                 "links": [],
             }

@@ -75,8 +75,8 @@ def _listing(request: Request, call: Call, *, extended: bool) -> dict[str, Any]:
     query = request.query_params
     settings = call.hearth.services.settings.api
     allowed = snapshots.SORT_KEYS
-    if not call.at_least(versions.SNAPSHOT_SORT_BY_NAME):
-        allowed = allowed - {"name"}
+    if not call.at_least(versions.SNAPSHOT_SORT_BY_NAME):  # display_name is the name then
+        allowed = (allowed - {"name"}) | {listing.NAME_ALIAS}
     page = listing.page(query, allowed, settings.page_size)
     metadata = None
     if call.at_least(versions.SNAPSHOT_LIST_METADATA_FILTER):
@@ -91,7 +91,8 @@ def _listing(request: Request, call: Call, *, extended: bool) -> dict[str, Any]:
     document: dict[str, Any] = {
         "snapshots": [views.detail(call, row, extended=extended) for row in rows]
     }
-    next_links = shapes.next_links(call, "snapshots", rows, page.limit, query)
+    collection = "snapshots/detail" if extended else "snapshots"
+    next_links = shapes.next_links(call, collection, rows, page.limit, query)
     if next_links:
         document["snapshots_links"] = next_links
     return document

@@ -47,7 +47,7 @@ def create_type(
         is_public=public,
         context=call.context,
     )
-    return {"volume_type": views.detail(call, created)}
+    return {"volume_type": views.created(created)}
 
 
 @router.delete("/types/{type_id}", status_code=202)

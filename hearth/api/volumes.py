@@ -35,7 +35,7 @@ def list_volumes(request: Request, call: Call = Depends(call)) -> dict[str, Any]
 @router.get("/volumes/detail", openapi_extra=schemas.list_query(volumes.SORT_KEYS, "volumes"))
 def list_volumes_detail(request: Request, call: Call = Depends(call)) -> dict[str, Any]:
     """Volumes with every detail."""
-    return _listing(request, call, views.detail)
+    return _listing(request, call, views.detail, collection="volumes/detail")
 
 
 @router.get("/volumes/summary")
@@ -104,16 +104,18 @@ def update_volume(
 
 @router.delete("/volumes/{volume_id}", status_code=202)
 def delete_volume(volume_id: str, request: Request, call: Call = Depends(call)) -> Response:
-    """Delete a volume (202; it is gone once a show answers 404)."""
+    """Delete a volume (202; it is gone once a show answers 404); with ``cascade``, its
+    snapshots first."""
     if query_flag(request.query_params.get("cascade")):
-        raise errors.InvalidInput(
-            field="cascade", reason="is not supported; delete the volume's snapshots first"
-        )
+        call.hearth.delete_volume_cascade(volume_id, context=call.context)
+        return Response(status_code=202)
     call.hearth.delete_volume(volume_id, context=call.context, wait=False)
     return Response(status_code=202)
 
 
-def _listing(request: Request, call: Call, view: Any) -> dict[str, Any]:
+def _listing(
+    request: Request, call: Call, view: Any, collection: str = "volumes"
+) -> dict[str, Any]:
     query = request.query_params
     settings = call.hearth.services.settings.api
     page = listing.page(query, volumes.SORT_KEYS, settings.page_size)
@@ -125,7 +127,7 @@ def _listing(request: Request, call: Call, view: Any) -> dict[str, Any]:
         context=call.context,
     )
     document: dict[str, Any] = {"volumes": [view(call, row) for row in found]}
-    next_links = shapes.next_links(call, "volumes", found, page.limit, query)
+    next_links = shapes.next_links(call, collection, found, page.limit, query)
     if next_links:
         document["volumes_links"] = next_links
     return document
@@ -134,7 +136,9 @@ def _listing(request: Request, call: Call, view: Any) -> dict[str, Any]:
 def _filters(query: Any) -> dict[str, Any]:
     """The column filters a volume list asks for (the ones given)."""
     filters: dict[str, Any] = {
-        name: query[name] for name in ("name", "status", "availability_zone") if name in query
+        name: query[name]
+        for name in ("name", "status", "availability_zone", "project_id")
+        if name in query
     }
     if "bootable" in query:
         filters["bootable"] = query_flag(query["bootable"])

@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from hearth import errors
 from hearth.cli import output, progress
 from hearth.cli.options import Options, pairs, pass_options
 from hearth.db import statuses
@@ -48,6 +49,8 @@ def volume_create(
         if fields["backup_id"] is not None:
             found_backup = hearth.find_backup_source(fields["backup_id"], field="backup_id")
             fields["backup_id"] = found_backup.id
+        if fields["volume_type"] is not None:
+            fields["volume_type"] = _type_id(hearth, fields["volume_type"])
         with progress.waiting(hearth, bar=wait) as follow:
             metadata = pairs(properties) or None
             followed = progress.on_created(follow)
@@ -106,6 +109,16 @@ def volume_extend(options: Options, volume_id: str, new_size: str) -> None:
             follow("volume", volume_id)
             extended = hearth.extend_volume(volume_id, new_size)
         output.emit(options, output.volume_view(extended))
+
+
+def _type_id(hearth: Hearth, name_or_id: str) -> str:
+    """The id of a volume type the caller may use; not found names ``--type``."""
+    try:
+        return hearth.get_volume_type(name_or_id).id
+    except errors.VolumeTypeNotFound:
+        raise errors.InvalidReference(
+            field="volume_type", kind="Volume type", value=name_or_id
+        ) from None
 
 
 def find(hearth: Hearth, id_or_name: str, field: str | None = None) -> str:

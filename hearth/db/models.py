@@ -414,6 +414,31 @@ class Attachment(Base):
     updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
 
 
+class VolumeTypeAccess(Base):
+    """A project given access to a private volume type (``os-volume-type-access``)."""
+
+    __tablename__ = "volume_type_projects"
+
+    volume_type_id: Mapped[str] = mapped_column(ForeignKey("volume_types.id"), primary_key=True)
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EncryptionType(Base):
+    """How the volumes of a type are to be encrypted (stored and shown, not yet applied)."""
+
+    __tablename__ = "volume_type_encryption"
+
+    volume_type_id: Mapped[str] = mapped_column(ForeignKey("volume_types.id"), primary_key=True)
+    encryption_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    provider: Mapped[str] = mapped_column(String(255))
+    cipher: Mapped[str | None] = mapped_column(String(255))
+    key_size: Mapped[int | None] = mapped_column(Integer)
+    control_location: Mapped[str] = mapped_column(String(16), default="front-end")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)
+
+
 # Operator resources (quotas, services, QoS specs): migration 0011.
 
 
@@ -557,3 +582,14 @@ class VolumeTransfer(Base):
 # admin's list of every project, all) volumes.
 Index("ix_volumes_project_created", Volume.project_id, Volume.created_at, Volume.id)
 Index("ix_volumes_created", Volume.created_at, Volume.id)
+
+
+class DefaultVolumeType(Base):
+    """A project's own default volume type (microversion 3.62)."""
+
+    __tablename__ = "default_volume_types"
+
+    project_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    volume_type_id: Mapped[str] = mapped_column(ForeignKey("volume_types.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(onupdate=utcnow)

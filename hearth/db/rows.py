@@ -150,6 +150,8 @@ class Page:
     sort: tuple[SortKey, ...]
     limit: int | None = None
     marker: str | None = None
+    offset: int = 0
+    """Rows skipped before the page (after the marker, if any)."""
 
 
 def page(
@@ -160,9 +162,11 @@ def page(
     *,
     limit: int | None = None,
     marker: str | None = None,
+    offset: int = 0,
 ) -> Sequence[Any]:
     """Rows of ``query`` in ``sort`` order (the id breaks ties), after the row whose id is
-    ``marker`` (keyset pagination: stable while rows come and go), at most ``limit``.
+    ``marker`` (keyset pagination: stable while rows come and go), skipping ``offset``, at
+    most ``limit``.
 
     A marker that is not among the query's rows raises LookupError. NULLs sort as the empty
     string (text) or the creation time (``updated_at``), so every key compares.
@@ -179,6 +183,8 @@ def page(
     query = query.order_by(None).order_by(
         *(column.desc() if descending else column.asc() for column, descending in columns)
     )
+    if offset:
+        query = query.offset(offset)
     if limit is not None:
         query = query.limit(limit)
     return session.scalars(query).all()

@@ -85,6 +85,7 @@ def find_page(
     metadata: Mapping[str, str] | None = None,
     limit: int | None = None,
     marker: str | None = None,
+    offset: int = 0,
 ) -> Sequence[Snapshot]:
     """One page of snapshots whose columns equal ``filters`` (name, status, volume_id)
     and whose metadata holds ``metadata``; raises SnapshotNotFound for an unknown marker."""
@@ -96,7 +97,7 @@ def find_page(
     for key, value in (metadata or {}).items():
         query = query.where(Snapshot.snapshot_metadata[key].as_string() == value)
     try:
-        return rows.page(session, query, Snapshot, sort, limit=limit, marker=marker)
+        return rows.page(session, query, Snapshot, sort, limit=limit, marker=marker, offset=offset)
     except LookupError:
         raise errors.SnapshotNotFound(snapshot_id=marker) from None
 

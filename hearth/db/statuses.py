@@ -86,6 +86,8 @@ class ImageStatus(StrEnum):
     ACTIVE = "active"
     KILLED = "killed"
     """Its upload died with the process that received it."""
+    DEACTIVATED = "deactivated"
+    """Kept, but not to be used (nor downloaded) until an admin or its owner reactivates it."""
 
 
 class CacheEntryStatus(StrEnum):

@@ -51,16 +51,28 @@ def find_all(session: Session) -> Sequence[VolumeType]:
 def delete(session: Session, name_or_id: str) -> None:
     """Remove a type no volume uses; raises Conflict while a volume still does."""
     volume_type = get(session, name_or_id)
-    in_use = session.scalar(
-        sa.select(sa.func.count())
-        .select_from(models.Volume)
-        .where(models.Volume.volume_type_id == volume_type.id)
-    )
+    in_use = count_volumes(session, volume_type.id)
     if in_use:
         raise errors.Conflict(
             reason=f"Volume type {volume_type.name} is used by {in_use} volume(s)."
         )
+    if session.scalar(sa.select(sa.func.count()).where(_default_of_a_project(volume_type.id))):
+        raise errors.Conflict(
+            reason=f"Volume type {volume_type.name} is the default type of a project."
+        )
+    for dependent in (models.VolumeTypeAccess, models.EncryptionType):
+        session.execute(sa.delete(dependent).where(dependent.volume_type_id == volume_type.id))
     rows.delete(session, VolumeType, volume_type.id)
+
+
+def count_volumes(session: Session, volume_type_id: str) -> int:
+    """How many volumes have this type."""
+    query = sa.select(sa.func.count()).select_from(models.Volume)
+    return session.scalar(query.where(models.Volume.volume_type_id == volume_type_id)) or 0
+
+
+def _default_of_a_project(volume_type_id: str) -> sa.ColumnElement[bool]:
+    return models.DefaultVolumeType.volume_type_id == volume_type_id
 
 
 def update(session: Session, type_id: str, **fields: Any) -> None:

@@ -120,6 +120,7 @@ def find_page(
     *,
     limit: int | None = None,
     marker: str | None = None,
+    offset: int = 0,
 ) -> Sequence[Volume]:
     """One page of the volumes matching ``filters`` (with their types), in ``sort`` order
     after the volume ``marker``; raises VolumeNotFound for a marker not in the list."""
@@ -137,7 +138,7 @@ def find_page(
     for key, value in filters.metadata.items():
         query = query.where(Volume.volume_metadata[key].as_string() == value)
     try:
-        return rows.page(session, query, Volume, sort, limit=limit, marker=marker)
+        return rows.page(session, query, Volume, sort, limit=limit, marker=marker, offset=offset)
     except LookupError:
         raise errors.VolumeNotFound(volume_id=marker) from None
 

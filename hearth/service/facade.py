@@ -29,13 +29,16 @@ from hearth.db.rows import Page
 from hearth.service import (
     actions,
     backups,
+    cascade,
     catalog,
     idempotency,
+    image_changes,
     legacy_attach,
     maintenance,
     names,
     operator,
     requests,
+    type_catalog,
     updates,
     watch,
     wiring,
@@ -49,6 +52,9 @@ class Hearth(
     legacy_attach.LegacyAttachOperations,
     operator.Operator,
     actions.Actions,
+    type_catalog.TypeCatalog,
+    image_changes.ImageChanges,
+    cascade.CascadeDelete,
 ):
     """Hearth in one process, on the settings it was opened with."""
 
@@ -196,10 +202,13 @@ class Hearth(
         availability_zone, bootable, size) and whose metadata holds ``metadata``: the
         caller's project's (every project's for an admin asking ``all_projects``)."""
         scope = self._list_scope(context, all_projects)
-        wanted = volumes.Filters(project_id=scope, metadata=metadata or {}, **(filters or {}))
+        given = dict(filters or {})
+        project = given.pop("project_id", None)  # an admin's list of one other project
+        scope = project if scope is None and project else scope
+        wanted = volumes.Filters(project_id=scope, metadata=metadata or {}, **given)
         with self.services.db.read() as session:
             return volumes.find_page(
-                session, wanted, page.sort, limit=page.limit, marker=page.marker
+                session, wanted, page.sort, limit=page.limit, marker=page.marker, offset=page.offset
             )
 
     def update_volume(
@@ -368,6 +377,7 @@ class Hearth(
                 metadata=metadata,
                 limit=page.limit,
                 marker=page.marker,
+                offset=page.offset,
             )
 
     def update_snapshot(

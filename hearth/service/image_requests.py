@@ -107,6 +107,11 @@ def begin_image_delete(session: Session, context: RequestContext, image_id: str)
     return image
 
 
+def visibility(context: RequestContext, value: Any) -> str:
+    """A visibility the caller may give an image (public: admins only)."""
+    return _visibility(context, value)
+
+
 def _visibility(context: RequestContext, value: Any) -> str:
     if value not in VISIBILITIES:
         raise errors.InvalidInput(field="visibility", reason=f"must be one of {VISIBILITIES}")

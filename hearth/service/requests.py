@@ -22,11 +22,10 @@ from hearth.db import (
     restores,
     snapshots,
     statuses,
-    volume_types,
     volumes,
 )
 from hearth.image import info
-from hearth.service import fields, image_requests, quotas, service_rows
+from hearth.service import fields, image_requests, quotas, service_rows, type_requests
 from hearth.volume import scheduling
 
 if TYPE_CHECKING:
@@ -81,7 +80,7 @@ def new_volume(
         size = _image_size(request.size, image, max_size)
     else:
         size = _size(request.size, source_size, max_size, source)
-    volume_type = _volume_type(session, request.volume_type)
+    volume_type = type_requests.for_volume(session, context, request.volume_type)
     zone = _zone(session, request.availability_zone, source_volume)
     volume = volumes.create(
         session,
@@ -186,6 +185,8 @@ def new_snapshot(
 ) -> models.Snapshot:
     """Check a create-snapshot request and insert its row (``creating``), its quota
     usage charged with it."""
+    if volume_id is None:  # as Cinder: the volume acted on is not found
+        raise errors.VolumeNotFound(volume_id="None")
     fields.reference("volume_id", volume_id, reason="a volume id is required")
     # the volume is the resource acted on: missing (or another project's) is not found
     volume = volumes.get_for_update(session, volume_id, project_id=_scope(context))
@@ -251,8 +252,8 @@ def _single_source(request: VolumeRequest) -> str | None:
 
 def _snapshot_source(session: Session, snapshot_id: str, scope: str | None) -> models.Snapshot:
     snapshot = snapshots.find(session, snapshot_id, project_id=scope)
-    if snapshot is None:
-        raise errors.InvalidReference(field="snapshot_id", kind="Snapshot", value=snapshot_id)
+    if snapshot is None:  # 404, as Cinder answers a create from a missing snapshot
+        raise errors.SnapshotNotFound(snapshot_id=snapshot_id)
     if snapshot.status != statuses.SnapshotStatus.AVAILABLE:
         raise errors.SourceNotAvailable(
             kind="Snapshot", source_id=snapshot_id, status=snapshot.status
@@ -262,8 +263,8 @@ def _snapshot_source(session: Session, snapshot_id: str, scope: str | None) -> m
 
 def _volume_source(session: Session, volume_id: str, scope: str | None) -> models.Volume:
     volume = volumes.find(session, volume_id, project_id=scope)
-    if volume is None:
-        raise errors.InvalidReference(field="source_volid", kind="Volume", value=volume_id)
+    if volume is None:  # 404, as Cinder answers a clone of a missing volume
+        raise errors.VolumeNotFound(volume_id=volume_id)
     if volume.status != statuses.VolumeStatus.AVAILABLE:
         raise errors.SourceNotAvailable(kind="Volume", source_id=volume_id, status=volume.status)
     return volume
@@ -334,13 +335,3 @@ def _zone(session: Session, value: Any, source: models.Volume | None) -> str | N
             field="availability_zone", reason=f"{zone!r} is not one of {sorted(known)}"
         )
     return zone
-
-
-def _volume_type(session: Session, value: Any) -> models.VolumeType:
-    if value is None:
-        return volume_types.get_default(session)
-    fields.reference("volume_type", value, reason="must be a type name or id")
-    volume_type = volume_types.find(session, value)
-    if volume_type is None:
-        raise errors.InvalidReference(field="volume_type", kind="Volume type", value=value)
-    return volume_type

@@ -13,6 +13,12 @@ from typing import Any
 from hearth import config
 from hearth.volume.drivers import base
 
+VENDOR_NAME = "Hearth"
+DRIVER_VERSION = "1.0.0"
+STORAGE_PROTOCOL = "file"
+"""Reported unless a driver says otherwise (its ``vendor_name``, ``driver_version``,
+``storage_protocol`` attributes)."""
+
 
 def capabilities(
     host: str,
@@ -25,6 +31,10 @@ def capabilities(
     thin = settings.thin_provisioning and stats.thin_provisioning
     return {
         "volume_backend_name": host,
+        # the capabilities every Cinder driver reports, so types matching on them place
+        "vendor_name": getattr(driver, "vendor_name", VENDOR_NAME),
+        "driver_version": getattr(driver, "driver_version", DRIVER_VERSION),
+        "storage_protocol": getattr(driver, "storage_protocol", STORAGE_PROTOCOL),
         "driver": driver.driver_name,
         "clone_mode": stats.clone_mode,
         "thin_provisioning": thin,

@@ -9,6 +9,10 @@ without a plan, and within ``DEADLINE`` seconds: every backup is ``available`` (
 chunks verify) or ``error`` with a reason, or gone once deleted; every volume is back to
 ``available``, a restored one holding the backup's bytes; no temporary snapshot or restore
 file is left; and no chunk is left that no manifest names.
+
+A restore into a new volume is a create from the backup (the create flow's ``backup``
+source, in the volume manager): the create-flow crash harness covers it (``tests/crash``,
+scenarios ``backup`` and ``bad_backup``).
 """
 
 from __future__ import annotations
@@ -212,19 +216,6 @@ def test_a_restore_killed_midway_runs_again_and_the_volume_holds_the_backup(
 
     assert crashes.hearth.get_backup(backup.id).status == "available"
     assert digest(crashes.hearth.volume_path(target.id)) == expected
-
-
-def test_a_restore_to_a_new_volume_killed_midway_ends_with_the_volume_available(
-    crashes: Crashes,
-) -> None:
-    volume_id, expected = volume_with_data(crashes.hearth, 4)
-    backup = crashes.hearth.create_backup(volume_id)
-    crashes.arm({"at": "restore", "after": 3})
-    made = crashes.hearth.restore_backup(backup.id, wait=False)
-
-    restart_and_settle(crashes)
-
-    assert digest(crashes.hearth.volume_path(made.id)) == expected
 
 
 def test_a_delete_killed_after_the_manifest_finishes_and_frees_the_chunks(

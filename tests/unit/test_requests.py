@@ -72,18 +72,23 @@ def test_without_a_size_a_copy_takes_its_sources_size(hearth: Hearth) -> None:
     assert hearth.create_volume(source_volid=source.id).size == 3
 
 
-@pytest.mark.parametrize("field", ["snapshot_id", "source_volid"])
-def test_a_source_that_does_not_exist_is_rejected(
-    hearth: Hearth, unchanged: Unchanged, field: str
+@pytest.mark.parametrize(
+    ("field", "error", "kind"),
+    [
+        ("snapshot_id", errors.SnapshotNotFound, "Snapshot"),
+        ("source_volid", errors.VolumeNotFound, "Volume"),
+    ],
+)
+def test_a_source_that_does_not_exist_is_not_found(
+    hearth: Hearth, unchanged: Unchanged, field: str, error: type[errors.HearthError], kind: str
 ) -> None:
-    error = rejects(
+    refused = rejects(
         unchanged,
         lambda: hearth.create_volume(1, **{field: MISSING}),
-        errors.InvalidReference,
-        f"'{field}'",
-        f"{MISSING} does not exist",
+        error,
+        f"{kind} {MISSING} could not be found",
     )
-    assert error.status == 400
+    assert refused.status == 404  # as Cinder answers
 
 
 def test_a_snapshot_that_is_not_available_is_rejected(hearth: Hearth, unchanged: Unchanged) -> None:
@@ -131,14 +136,14 @@ def test_two_sources_at_once_are_rejected(hearth: Hearth, unchanged: Unchanged) 
     )
 
 
-def test_an_unknown_volume_type_is_rejected(hearth: Hearth, unchanged: Unchanged) -> None:
-    rejects(
+def test_an_unknown_volume_type_is_not_found(hearth: Hearth, unchanged: Unchanged) -> None:
+    refused = rejects(
         unchanged,
         lambda: hearth.create_volume(1, volume_type="platinum"),
-        errors.InvalidReference,
-        "'volume_type'",
-        "Volume type platinum does not exist",
+        errors.VolumeTypeNotFound,
+        "Volume type platinum could not be found",
     )
+    assert refused.status == 404
 
 
 def test_a_volume_type_may_be_named_by_name_or_id(hearth: Hearth) -> None:
@@ -263,11 +268,11 @@ def test_another_projects_volumes_are_invisible(
         (lambda: hearth.create_snapshot(mine.id, context=project_b), errors.VolumeNotFound),
         (
             lambda: hearth.create_volume(1, source_volid=mine.id, context=project_b),
-            errors.InvalidReference,
+            errors.VolumeNotFound,
         ),
         (
             lambda: hearth.create_volume(1, snapshot_id=snap.id, context=project_b),
-            errors.InvalidReference,
+            errors.SnapshotNotFound,
         ),
         (lambda: hearth.delete_snapshot(snap.id, context=project_b), errors.SnapshotNotFound),
     ]:

@@ -17,6 +17,17 @@ def timestamp(value: datetime | None) -> str | None:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
+SERVICE_HOST = "hearth"
+"""The host part of Cinder's ``host@backend#pool`` names: Hearth's backends are named
+services of one deployment, whichever machine runs their manager."""
+
+
+def backend_host(backend: str | None) -> str | None:
+    """A backend (Hearth's ``host`` of a volume) as Cinder names it: ``host@backend#pool``,
+    each backend one pool of its own name."""
+    return None if backend is None else f"{SERVICE_HOST}@{backend}#{backend}"
+
+
 def links(call: Call, collection: str, resource_id: str) -> list[dict[str, str]]:
     """The self and bookmark links of one resource."""
     project = call.context.project_id

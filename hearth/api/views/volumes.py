@@ -65,7 +65,7 @@ def detail(call: Call, volume: models.Volume, *, extended: bool = True) -> dict[
 
 def _admin_attributes(volume: models.Volume) -> dict[str, Any]:
     return {
-        "os-vol-host-attr:host": volume.host,
+        "os-vol-host-attr:host": shapes.backend_host(volume.host),
         "os-vol-tenant-attr:tenant_id": volume.project_id,
         "os-vol-mig-status-attr:migstat": volume.migration_status,
         "os-vol-mig-status-attr:name_id": None,

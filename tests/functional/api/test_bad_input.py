@@ -49,8 +49,15 @@ def test_a_size_not_above_zero_or_too_big_is_refused(
     refused(alice, {"volume": {"size": size}}, "size")
 
 
-def test_an_unknown_volume_type_is_refused(alice: httpx.Client, nothing_created: None) -> None:
-    refused(alice, {"volume": {"size": 1, "volume_type": "platinum"}}, "volume_type")
+def not_found(client: httpx.Client, body: object, named: str) -> None:
+    """A create naming something that does not exist: 404 naming it, as Cinder answers."""
+    response = client.post("/v3/volumes", json=body)
+    assert response.status_code == 404, response.text
+    assert named in response.json()["itemNotFound"]["message"]
+
+
+def test_an_unknown_volume_type_is_not_found(alice: httpx.Client, nothing_created: None) -> None:
+    not_found(alice, {"volume": {"size": 1, "volume_type": "platinum"}}, "platinum")
 
 
 def test_two_sources_are_refused(api: Api, alice: httpx.Client) -> None:
@@ -69,9 +76,9 @@ def test_two_sources_are_refused(api: Api, alice: httpx.Client) -> None:
     assert len(api.hearth.list_volumes()) == 1
 
 
-def test_a_missing_source_is_refused(alice: httpx.Client, nothing_created: None) -> None:
-    refused(alice, {"volume": {"size": 1, "source_volid": "no-such-volume"}}, "source_volid")
-    refused(alice, {"volume": {"size": 1, "snapshot_id": "no-such-snapshot"}}, "snapshot_id")
+def test_a_missing_source_is_not_found(alice: httpx.Client, nothing_created: None) -> None:
+    not_found(alice, {"volume": {"size": 1, "source_volid": "no-such-volume"}}, "no-such-volume")
+    not_found(alice, {"volume": {"size": 1, "snapshot_id": "no-such-snap"}}, "no-such-snap")
 
 
 def test_malformed_json_is_refused_naming_the_body(

@@ -24,10 +24,10 @@ def test_project_b_cannot_see_touch_snapshot_or_clone_project_as_volume(
     clone = bob.post("/v3/volumes", json={"volume": {"source_volid": volume["id"]}})
 
     # the snapshot's volume is the resource acted on: not found, as any missing volume;
-    # a clone's source is a field of the request: refused by name, as any missing source
+    # a clone's missing source is not found, as Cinder answers (and as any missing source)
     assert snapshot.status_code == 404
-    assert clone.status_code == 400
-    assert "source_volid" in clone.json()["badRequest"]["message"]
+    assert clone.status_code == 404
+    assert volume["id"] in clone.json()["itemNotFound"]["message"]
     assert alice.get(url).json()["volume"]["name"] == "secret"
     assert [v.id for v in api.hearth.list_volumes()] == [volume["id"]]
     assert api.hearth.list_snapshots() == []

@@ -57,6 +57,7 @@ def test_openstack_volume_service_list_and_set_disable_keep_new_volumes_off_a_ba
     assert {(s["Binary"], s["State"]) for s in listed} == {
         ("cinder-scheduler", "up"),
         ("cinder-volume", "up"),
+        ("cinder-backup", "up"),
     }
     openstack_quiet(
         served,

@@ -48,7 +48,7 @@ def test_an_admin_sees_the_host_and_project_attributes_and_later_versions_add_fi
 
     shown = admin.get(f"/v3/volumes/{volume['id']}", headers=V_LATEST).json()["volume"]
 
-    assert shown["os-vol-host-attr:host"] == "local"
+    assert shown["os-vol-host-attr:host"] == "hearth@local#local"  # host@backend#pool
     assert shown["os-vol-tenant-attr:tenant_id"] == "project-a"
     assert {"migration_status", "group_id", "provider_id"} <= set(shown)
     own = alice.get(f"/v3/volumes/{volume['id']}", headers=V_LATEST).json()["volume"]
