@@ -260,8 +260,9 @@ class BackupManager:
             events.emit_backup(session, row, events.BACKUP_RESTORE.end, host=self.name)
 
     def _target(self, volume_id: str) -> models.Volume:
-        """The restore's volume, moved to ``restoring-backup`` once its create has ended
-        (a volume the request layer made for the restore starts ``creating``)."""
+        """The restore's volume, ``restoring-backup`` (the request layer moved it there with
+        the backup; an ``available`` one is moved here, one still being created is waited
+        for up to ``[backup] restore_wait_seconds``)."""
         deadline = time.monotonic() + self.settings.restore_wait_seconds
         while True:
             with self.db.transaction() as session:
