@@ -212,7 +212,7 @@ def test_capacity_gauges_are_what_the_backend_list_reports(live: Api, alice: htt
     found = scrape(live.url)
     assert found[key("hearth_service_up", service="volume", host="files")] == 1
     assert found[key("hearth_service_up", service="volume", host="flaky")] == 1
-    assert found[key("hearth_bus_consumers")] == 3  # the scheduler and two backends
+    assert found[key("hearth_bus_consumers")] == 4  # scheduler, two backends, backup service
     assert found[key("hearth_outbox_oldest_age_seconds")] >= 0
     in_flight = {
         dict(k[1])["phase"]: v for k, v in found.items() if k[0] == "hearth_creates_in_flight"

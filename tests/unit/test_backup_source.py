@@ -15,6 +15,7 @@ from hearth import errors
 from hearth.context import RequestContext
 from hearth.db import backends, restores, statuses, volumes
 from hearth.db import backups as backup_rows
+from hearth.image import convert
 from hearth.service.facade import Hearth
 from hearth.volume.drivers import base
 from hearth.volume.flows import sources
@@ -344,9 +345,10 @@ def test_the_restored_data_path_keeps_holes_as_holes(
     real = FakeDriver.copy_image_to_volume
 
     def measured(self: FakeDriver, volume: base.VolumeRef, write: Any) -> Any:
-        def observe(path: Path) -> None:
-            write(path)
-            files.append(os.stat(path).st_blocks * 512)
+        def observe(target: convert.Target) -> None:
+            write(target)
+            assert target.local_path is not None
+            files.append(os.stat(target.local_path).st_blocks * 512)
 
         return real(self, volume, observe)
 

@@ -196,7 +196,7 @@ def test_retype_on_demand_moves_the_volume_to_the_matching_backend_byte_for_byte
     assert digest(target) == expected
     two.wait_for(lambda: not source.exists())
     by_admin = shown(admin, volume["id"])
-    assert by_admin["os-vol-host-attr:host"] == "b2"
+    assert by_admin["os-vol-host-attr:host"] == "hearth@b2#b2"
     two.wait_for(lambda: shown(admin, volume["id"])["migration_status"] == "success")
     claims = {b.name: b.allocated_capacity_gb for b in two.hearth.list_backends()}
     assert claims == {"b1": 0, "b2": 1}
@@ -212,7 +212,7 @@ def test_a_retype_the_backend_still_matches_changes_only_the_type(
 
     assert response.status_code == 202
     assert shown(alice, volume["id"])["volume_type"] == "plain"
-    assert shown(admin, volume["id"])["os-vol-host-attr:host"] == "b1"
+    assert shown(admin, volume["id"])["os-vol-host-attr:host"] == "hearth@b1#b1"
 
 
 @pytest.mark.parametrize(
@@ -262,7 +262,7 @@ def test_an_admin_migrates_a_volume_to_a_named_backend(
     assert answer.status_code == 202, answer.text
 
     assert settled(two, admin, volume["id"], "maintenance")["status"] == "available"
-    assert shown(admin, volume["id"])["os-vol-host-attr:host"] == "b2"
+    assert shown(admin, volume["id"])["os-vol-host-attr:host"] == "hearth@b2#b2"
     assert digest(two.hearth.volume_path(volume["id"])) == expected
 
 
